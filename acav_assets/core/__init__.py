@@ -1,0 +1,1 @@
+"""Pure libraries behind acav: no Dagster, no environment variables, no printing."""

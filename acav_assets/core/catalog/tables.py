@@ -1,0 +1,82 @@
+"""Parquet tables, one file per (table, shard), replaced atomically.
+
+Layout: ``tables/<table>/shard=<key>/part-0.parquet``. The shard lives in the path (hive
+partitioning), not in the file. Re-writing a shard replaces its file, so a re-run never
+duplicates rows; two processes writing different shards touch different files.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from acav_assets.core.catalog.schemas import TABLE_SCHEMAS, conform
+from acav_assets.core.storage import StorageRoot, check_key
+
+PART_NAME = "part-0.parquet"
+
+
+class TableStore:
+    """Reads and writes the pipeline's tables under ``<root>/tables``."""
+
+    def __init__(self, root: StorageRoot) -> None:
+        self.root = root
+
+    def table_dir(self, table: str) -> str:
+        return self.root.path("tables", check_key("table", table))
+
+    def shard_file(self, table: str, shard: str) -> str:
+        return posixpath.join(
+            self.table_dir(table), f"shard={check_key('shard', shard)}", PART_NAME
+        )
+
+    def write(self, table: str, shard: str, data: pa.Table | pl.DataFrame) -> str:
+        """Replace the rows of ``shard`` in ``table`` with ``data``; returns the file."""
+        arrow = data.to_arrow() if isinstance(data, pl.DataFrame) else data
+        if "shard" in arrow.column_names:
+            values = set(arrow.column("shard").to_pylist())
+            if values - {shard}:
+                raise ValueError(
+                    f"table {table!r}: rows carry shard {sorted(values - {shard})} "
+                    f"but are written to shard {shard!r}"
+                )
+            arrow = arrow.drop(["shard"])
+        arrow = conform(table, arrow)
+        path = self.shard_file(table, shard)
+        with self.root.open_atomic(path) as handle:
+            pq.write_table(arrow, handle, compression="zstd")
+        return path
+
+    def delete(self, table: str, shard: str) -> None:
+        path = self.shard_file(table, shard)
+        if self.root.fs.exists(path):
+            self.root.fs.rm(path)
+
+    def tables(self) -> list[str]:
+        """Tables with at least one shard file."""
+        found = self.root.glob("tables", "*", "shard=*", PART_NAME)
+        return sorted({posixpath.basename(posixpath.dirname(posixpath.dirname(p))) for p in found})
+
+    def shards(self, table: str) -> list[str]:
+        files = self.root.fs.glob(posixpath.join(self.table_dir(table), "shard=*", PART_NAME))
+        return sorted(posixpath.basename(posixpath.dirname(p)).split("=", 1)[1] for p in files)
+
+    def read(self, table: str, shards: list[str] | None = None) -> pl.DataFrame:
+        """All rows of ``table`` (or of some shards) with a ``shard`` column; empty if none."""
+        wanted = self.shards(table) if shards is None else [check_key("shard", s) for s in shards]
+        frames = []
+        for shard in wanted:
+            path = self.shard_file(table, shard)
+            if not self.root.fs.exists(path):
+                continue
+            with self.root.fs.open(path, "rb") as handle:
+                arrow = pq.read_table(handle)
+            frames.append(pl.from_arrow(arrow).with_columns(pl.lit(shard).alias("shard")))
+        if frames:
+            return pl.concat(frames, how="diagonal_relaxed")
+        schema = TABLE_SCHEMAS.get(table)
+        empty = pl.from_arrow(schema.empty_table()) if schema is not None else pl.DataFrame()
+        return empty.with_columns(pl.lit(None, dtype=pl.String).alias("shard"))
