@@ -32,3 +32,5 @@ class Reason(StrEnum):
     DECODE_ERROR = "decode_error"
     SILENT_AUDIO = "silent_audio"
     FROZEN_VIDEO = "frozen_video"
+    BLACK_VIDEO = "black_video"
+    WINDOW_OUT_OF_RANGE = "window_out_of_range"

@@ -70,6 +70,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("detail", pa.string()),
             ("audio_rms", pa.float64()),
             ("frame_diff", pa.float64()),
+            ("frame_luma", pa.float64()),
             ("run_id", pa.string()),
         ]
     ),
