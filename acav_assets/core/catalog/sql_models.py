@@ -230,7 +230,7 @@ class SqlProject:
         kind = "TABLE" if model.materialized == "table" else "VIEW"
         try:
             con.execute(f"CREATE OR REPLACE {kind} {_quote(name)} AS {model.compiled_sql()}")
-            (rows,) = con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()
+            ((rows,),) = con.sql(f"SELECT count(*) FROM {_quote(name)}").fetchall()
         except duckdb.Error as error:
             raise model.error(f"SQL failed: {error}") from error
         return int(rows)
@@ -246,9 +246,9 @@ class SqlProject:
         for test in model.tests:
             sql, params = test.failing_rows_sql(name)
             try:
-                (count,) = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
-                sample = con.execute(f"{sql} LIMIT 5", params).fetchall()
-                columns = [d[0] for d in con.description]
+                ((count,),) = con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()
+                failing = con.sql(f"{sql} LIMIT 5", params=params)
+                sample, columns = failing.fetchall(), failing.columns
             except duckdb.Error as error:
                 raise model.error(f"test {test.name} failed to run: {error}") from error
             outcomes.append(

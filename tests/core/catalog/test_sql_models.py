@@ -38,7 +38,9 @@ def test_a_cycle_names_the_models_and_files(tmp_path: Path) -> None:
 
 def test_an_unknown_ref_names_the_model_and_file(tmp_path: Path) -> None:
     _write(tmp_path, "orders", "select * from {{ ref('customers') }}")
-    with pytest.raises(SqlModelError, match=r"model 'orders' \(.*orders\.sql\).*ref\('customers'\)"):
+    with pytest.raises(
+        SqlModelError, match=r"model 'orders' \(.*orders\.sql\).*ref\('customers'\)"
+    ):
         SqlProject.load(tmp_path)
 
 
@@ -73,9 +75,7 @@ def test_declared_tests_fail_on_bad_data_and_pass_on_good(tmp_path: Path) -> Non
     con.execute("create table raw_rows as select 1 as id, 'ok' as status, 1 as parent")
     project.run(con)
     assert all(outcome.passed for outcome in project.test(con, "rows"))
-    con.execute(
-        "insert into raw_rows values (1, 'ok', 1), (2, null, 1), (3, 'weird', 7)"
-    )
+    con.execute("insert into raw_rows values (1, 'ok', 1), (2, null, 1), (3, 'weird', 7)")
     failed = {o.test: o.failing_rows for o in project.test(con, "rows") if not o.passed}
     assert failed == {
         "unique_id": 1,
