@@ -98,6 +98,12 @@ class SqlModel:
     sources: tuple[str, ...]
     tests: tuple[ModelTest, ...]
 
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Models that must exist first: refs, and the targets of relationship tests."""
+        targets = [t.to for t in self.tests if t.to is not None]
+        return tuple(dict.fromkeys([*self.refs, *targets]))
+
     def compiled_sql(self) -> str:
         """The SQL with every ``ref``/``source`` replaced by the quoted relation name."""
         return _TEMPLATE.sub(lambda m: _quote(m.group(2)), self.sql).strip().rstrip(";")
@@ -212,7 +218,7 @@ class SqlProject:
         return cls(models)
 
     def _topological_order(self) -> list[str]:
-        sorter = graphlib.TopologicalSorter({m.name: m.refs for m in self.models.values()})
+        sorter = graphlib.TopologicalSorter({m.name: m.depends_on for m in self.models.values()})
         try:
             return list(sorter.static_order())
         except graphlib.CycleError as error:

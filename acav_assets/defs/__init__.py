@@ -1,0 +1,1 @@
+"""Dagster definitions, grouped by domain; each asset calls into ``acav_assets.core``."""
