@@ -20,8 +20,10 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     DOWNLOAD_ERROR = "download_error"
     EMPTY_FILE = "empty_file"
+    NO_SUITABLE_FORMAT = "no_suitable_format"
     # probing and filters
     PROBE_ERROR = "probe_error"
+    TRUNCATED = "truncated"
     NO_AUDIO_STREAM = "no_audio_stream"
     NO_VIDEO_STREAM = "no_video_stream"
     TOO_SHORT = "too_short"

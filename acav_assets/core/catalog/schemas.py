@@ -57,6 +57,10 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("start_s", pa.float64()),
             ("end_s", pa.float64()),
             ("strategy", pa.string()),
+            # The file that holds the window and where in it the window starts: the video
+            # itself (media_start_s = start_s) or a downloaded section (media_start_s = 0).
+            ("media_path", pa.string()),
+            ("media_start_s", pa.float64()),
             ("run_id", pa.string()),
         ]
     ),
