@@ -1,0 +1,24 @@
+"""Multi-layer audio and visual embeddings of clip windows with pretrained networks."""
+
+from acav_assets.core.features.base import Extractor, InputSpec
+from acav_assets.core.features.extract import ExtractionResult, extract_shard
+from acav_assets.core.features.registry import (
+    DEFAULT_AUDIO_EXTRACTOR,
+    DEFAULT_VISUAL_EXTRACTOR,
+    EXTRACTORS,
+    get_extractor,
+)
+from acav_assets.core.features.store import EmbeddingStore, write_status
+
+__all__ = [
+    "DEFAULT_AUDIO_EXTRACTOR",
+    "DEFAULT_VISUAL_EXTRACTOR",
+    "EXTRACTORS",
+    "EmbeddingStore",
+    "ExtractionResult",
+    "Extractor",
+    "InputSpec",
+    "extract_shard",
+    "get_extractor",
+    "write_status",
+]
