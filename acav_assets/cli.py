@@ -111,6 +111,79 @@ def catalog_query(
 
 # --- embed command ---
 
+
+@app.command("embed")
+def embed(
+    home: HomeOption = None,
+    audio: Annotated[
+        str, typer.Option(help="Audio extractor (soundnet8, vggish) or 'none'.")
+    ] = "soundnet8",
+    visual: Annotated[
+        str, typer.Option(help="Visual extractor (mobilenet_v2, r2plus1d_18) or 'none'.")
+    ] = "mobilenet_v2",
+    audio_weights: Annotated[
+        str | None, typer.Option(help="Weights file or URL of the audio extractor.")
+    ] = None,
+    visual_weights: Annotated[
+        str | None, typer.Option(help="Weights file or URL of the visual extractor.")
+    ] = None,
+    weights_cache: Annotated[
+        str | None, typer.Option(help="Folder for weights downloaded from a URL.")
+    ] = None,
+    shard: Annotated[
+        list[str] | None, typer.Option(help="Only this shard (repeatable); default: all pending.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Recompute shards already embedded.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips per network batch.")] = 16,
+    num_workers: Annotated[
+        int, typer.Option(min=0, help="Decoding worker processes (0: decode in-process).")
+    ] = 1,
+    device: Annotated[str, typer.Option(help="'auto' (GPU if any), 'cpu' or 'cuda'.")] = "auto",
+) -> None:
+    """Compute the audio and visual embeddings of every ingested shard that lacks them."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from acav_assets.core.features import EXTRACTORS, embed_shards, get_extractor
+    from acav_assets.core.storage import StorageRoot
+
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise typer.BadParameter(
+            f"{device!r}: use auto, cpu, cuda or cuda:<i>", param_hint="--device"
+        )
+    chosen = []
+    for option, name, weights, modality in (
+        ("--audio", audio, audio_weights, "audio"),
+        ("--visual", visual, visual_weights, "visual"),
+    ):
+        if name == "none":
+            continue
+        if name not in EXTRACTORS or EXTRACTORS[name].modality != modality:
+            known = sorted(n for n, cls in EXTRACTORS.items() if cls.modality == modality)
+            raise typer.BadParameter(f"{name!r}: use one of {known} or 'none'", param_hint=option)
+        chosen.append(get_extractor(name, weights=weights, device=device, cache_dir=weights_cache))
+    if not chosen:
+        raise typer.BadParameter("both extractors are 'none': nothing to do", param_hint="--audio")
+    root = StorageRoot(resolve_home(home))
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress("[progress.description]{task.description}", *columns, console=stderr) as bar:
+            task = bar.add_task("embedding clips", total=None)
+            summary = embed_shards(
+                root,
+                chosen,
+                shards=shard,
+                force=force,
+                batch_size=batch_size,
+                num_workers=num_workers,
+                device=device,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (ValueError, FileNotFoundError) as error:
+        stderr.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    print_summary(summary)
+
+
 # --- select command ---
 
 # --- evaluate command ---

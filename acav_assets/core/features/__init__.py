@@ -8,6 +8,7 @@ from acav_assets.core.features.registry import (
     EXTRACTORS,
     get_extractor,
 )
+from acav_assets.core.features.shards import clip_windows, embed_shards, pending_shards
 from acav_assets.core.features.store import EmbeddingStore, write_status
 
 __all__ = [
@@ -18,7 +19,10 @@ __all__ = [
     "ExtractionResult",
     "Extractor",
     "InputSpec",
+    "clip_windows",
+    "embed_shards",
     "extract_shard",
     "get_extractor",
+    "pending_shards",
     "write_status",
 ]
