@@ -167,6 +167,17 @@ def http_base(media_dir: Path):
     server.server_close()
 
 
+CUTS_AT = (12.0, 24.0, 36.0)
+
+
+@pytest.fixture(scope="session")
+def cuts_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[float, ...]]:
+    """48 s in four 12 s shots: red, test pattern, blue, red again; and the cut times."""
+    folder = tmp_path_factory.mktemp("cuts")
+    path = make_cuts_video(folder / "cuts.mp4", ["red", "pattern", "blue", "red"], 12)
+    return path, CUTS_AT
+
+
 @pytest.fixture
 def slow_server_s() -> float:
     """How long ``/slow/`` waits before answering."""
