@@ -109,6 +109,122 @@ def catalog_query(
 
 # --- ingest command ---
 
+
+@app.command("ingest")
+def ingest(
+    manifests: Annotated[
+        list[str],
+        typer.Argument(help="Manifests (CSV, TSV, Parquet, JSONL, TXT) or folders of videos."),
+    ],
+    home: HomeOption = None,
+    shard_size: Annotated[int, typer.Option(min=1, help="Videos per shard.")] = 1000,
+    allow_root: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Folder local videos may be read from (repeatable); "
+            "default: the folders of the manifests."
+        ),
+    ] = None,
+    clip_strategy: Annotated[str, typer.Option(help="shots, middle or uniform.")] = "shots",
+    clips_per_video: Annotated[int, typer.Option(min=1, help="Clips per video, at most.")] = 3,
+    clip_seconds: Annotated[float, typer.Option(min=0.1, help="Length of a clip (s).")] = 10.0,
+    min_duration: Annotated[
+        float, typer.Option(min=0, help="Shorter videos are dropped (s).")
+    ] = 30.0,
+    max_duration: Annotated[
+        float, typer.Option(min=0, help="Longer videos are dropped (s).")
+    ] = 597.0,
+    min_height: Annotated[
+        int | None, typer.Option(min=1, help="Smaller videos are dropped.")
+    ] = None,
+    max_height: Annotated[int, typer.Option(min=1, help="Download at most this height.")] = 360,
+    concurrent_downloads: Annotated[int, typer.Option(min=1, help="Videos at once.")] = 4,
+    retries: Annotated[int, typer.Option(min=0, help="Retries of a failed download.")] = 3,
+    socket_timeout: Annotated[float, typer.Option(min=0.1, help="Network timeout (s).")] = 30.0,
+    rate_limit: Annotated[int | None, typer.Option(min=1, help="Bytes per second.")] = None,
+    cookies: Annotated[str | None, typer.Option(help="Cookies file for yt-dlp.")] = None,
+    proxy: Annotated[str | None, typer.Option(help="Proxy URL for downloads.")] = None,
+) -> None:
+    """Register manifests and ingest all their shards: download, probe, filter, clip."""
+    import uuid
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from acav_assets import __version__
+    from acav_assets.core.catalog.tables import TableStore
+    from acav_assets.core.media import (
+        STRATEGIES,
+        IngestOptions,
+        ManifestError,
+        ingest_shard,
+        load_manifest,
+        register_manifest,
+    )
+    from acav_assets.core.storage import StorageRoot
+
+    if clip_strategy not in STRATEGIES:
+        raise typer.BadParameter(
+            f"{clip_strategy!r}: use one of {list(STRATEGIES)}", param_hint="--clip-strategy"
+        )
+    if cookies is not None and not os.path.isfile(cookies):
+        raise typer.BadParameter(f"{cookies!r} is not a file", param_hint="--cookies")
+    for manifest in manifests:  # check every manifest before registering any
+        try:
+            load_manifest(manifest)
+        except ManifestError as error:
+            raise typer.BadParameter(str(error), param_hint="MANIFESTS") from None
+    roots = allow_root or sorted(
+        {
+            os.path.abspath(m if os.path.isdir(m) else os.path.dirname(os.path.abspath(m)))
+            for m in manifests
+        }
+    )
+    options = IngestOptions(
+        allowed_roots=tuple(roots),
+        clip_strategy=clip_strategy,
+        clips_per_video=clips_per_video,
+        clip_seconds=clip_seconds,
+        min_duration_s=min_duration,
+        max_duration_s=max_duration,
+        min_height=min_height,
+        max_height=max_height,
+        concurrent_downloads=concurrent_downloads,
+        retries=retries,
+        socket_timeout=socket_timeout,
+        rate_limit=rate_limit,
+        cookies_file=cookies,
+        proxy=proxy,
+    )
+    try:
+        options.validate()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    root = StorageRoot(resolve_home(home))
+    tables = TableStore(root)
+    shards = [key for m in manifests for key in register_manifest(m, tables, shard_size)]
+    run_id = f"cli-{uuid.uuid4().hex[:12]}"
+    totals: dict[str, Any] = {"run_id": run_id, "manifests": len(manifests), "shards": shards}
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("[progress.description]{task.description}", *columns, console=stderr) as bar:
+        for shard in shards:
+            task = bar.add_task(f"ingesting {shard}", total=None)
+            stats = ingest_shard(
+                root,
+                tables,
+                shard,
+                options,
+                run_id=run_id,
+                code_version=__version__,
+                progress=lambda done, total, task=task: bar.update(
+                    task, completed=done, total=total
+                ),
+            )
+            for key, value in stats.as_metadata().items():
+                if key != "shard":
+                    totals[key] = round(totals.get(key, 0) + value, 3)
+    print_summary(totals)
+
+
 # --- embed command ---
 
 

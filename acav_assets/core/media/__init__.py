@@ -1,6 +1,7 @@
 """Media ingestion: manifests, shards, downloads, probing, filters, clip windows."""
 
 from acav_assets.core.media.clips import (
+    STRATEGIES,
     ClipWindow,
     clip_id,
     manifest_windows,
@@ -42,6 +43,7 @@ from acav_assets.core.media.sources import (
 
 __all__ = [
     "CLIPS_TABLE",
+    "STRATEGIES",
     "SOURCES_TABLE",
     "VIDEOS_TABLE",
     "ClipWindow",

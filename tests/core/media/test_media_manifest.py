@@ -1,4 +1,4 @@
-"""Manifests: every format loads to the same rows, bad ones are rejected whole, shards are stable."""
+"""Manifests: every format loads to the same rows; bad ones are rejected whole; stable shards."""
 
 from __future__ import annotations
 
