@@ -1,0 +1,130 @@
+"""Fast implementations against slow, obvious references on random inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from acav_assets.core.features.decode import audio_rms, frame_measures, sample_times
+from acav_assets.core.features.frames import resize_center_crop
+from acav_assets.core.features.soundnet import SoundNet8, state_dict_from_npy
+from acav_assets.core.features.vggish import log_mel_patches, mel_matrix
+from acav_assets.core.features.weights import packaged_file
+
+
+def _mel(hz: float) -> float:
+    return 1127.0 * math.log(1.0 + hz / 700.0)
+
+
+def test_mel_matrix_matches_a_loop_over_bins_and_bands():
+    bins = 257
+    got = mel_matrix(bins).numpy()
+    lo, hi = _mel(125.0), _mel(7500.0)
+    edges = [lo + (hi - lo) * i / 65 for i in range(66)]
+    for b in range(1, bins):
+        m = _mel(8000.0 * b / (bins - 1))
+        for band in range(64):
+            left, centre, right = edges[band : band + 3]
+            expected = max(0.0, min((m - left) / (centre - left), (right - m) / (right - centre)))
+            assert abs(got[b, band] - expected) < 1e-5
+    assert not got[0].any()
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), extra=st.integers(0, 16_000))
+def test_log_mel_patches_match_a_direct_dft(seed, extra):
+    rng = np.random.default_rng(seed)
+    wave = rng.uniform(-1, 1, 15_760 + extra)  # one 0.96 s patch, sometimes two
+    got = log_mel_patches(torch.from_numpy(wave)).numpy()
+    n_frames = 1 + (len(wave) - 400) // 160
+    k = np.arange(257)[:, None]
+    n = np.arange(400)[None, :]
+    cos, sin = np.cos(2 * np.pi * k * n / 512), np.sin(2 * np.pi * k * n / 512)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)
+    weights = mel_matrix(257).double().numpy()
+    rows = []
+    for f in range(n_frames):
+        frame = wave[f * 160 : f * 160 + 400] * window
+        magnitude = np.hypot(cos @ frame, sin @ frame)
+        rows.append(np.log(magnitude @ weights + 0.01))
+    expected = np.array(rows)[: (n_frames // 96) * 96].reshape(-1, 96, 64)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_soundnet_first_two_convs_match_the_file_layout_by_hand():
+    """Conv1d weights come from the file's (kernel, 1, in, out) layout, unflipped."""
+    raw = np.load(
+        packaged_file("soundnet", "models/sound8.npy"), allow_pickle=True, encoding="latin1"
+    ).item()
+    net = SoundNet8()
+    net.load_state_dict(state_dict_from_npy(packaged_file("soundnet", "models/sound8.npy")))
+    rng = np.random.default_rng(0)
+    for name, c_in, stride, pad in (("conv1", 1, 2, 32), ("conv2", 16, 2, 16)):
+        x = rng.standard_normal((c_in, 300)).astype(np.float32)
+        conv = net.blocks[name][0]
+        with torch.no_grad():
+            got = conv(torch.from_numpy(x)[None])[0].numpy()
+        w, b = raw[name]["weights"], raw[name]["biases"]
+        padded = np.pad(x, ((0, 0), (pad, pad)))
+        for out in (0, 5, w.shape[3] - 1):
+            for t in (0, 7, got.shape[1] - 1):
+                total = b[out]
+                for i in range(c_in):
+                    for k in range(w.shape[0]):
+                        total += w[k, 0, i, out] * padded[i, stride * t + k]
+                assert abs(got[out, t] - total) < 1e-3 * (1 + abs(total))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_frames=st.integers(1, 5))
+def test_frame_measures_match_per_pixel_loops(seed, n_frames):
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, (n_frames, 3, 6, 9), dtype=np.uint8)
+    diff, luma = frame_measures(torch.from_numpy(frames))
+    y = (0.299 * frames[:, 0] + 0.587 * frames[:, 1] + 0.114 * frames[:, 2]) / 255.0
+    expected_diff = (
+        np.mean([np.abs(y[t + 1] - y[t]).mean() for t in range(n_frames - 1)])
+        if n_frames > 1
+        else 0
+    )
+    assert abs(luma - y.mean()) < 1e-5
+    assert abs(diff - expected_diff) < 1e-5
+
+
+def test_frame_measures_see_black_and_frozen_pictures():
+    black = torch.zeros(4, 3, 90, 160, dtype=torch.uint8)
+    assert frame_measures(black) == (0.0, 0.0)
+    still = torch.randint(0, 256, (1, 3, 90, 160), dtype=torch.uint8).repeat(4, 1, 1, 1)
+    diff, luma = frame_measures(still)
+    assert diff == 0.0 and luma > 0.3
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 500))
+def test_audio_rms_is_the_root_mean_square(seed, n):
+    wave = np.random.default_rng(seed).uniform(-1, 1, n).astype(np.float32)
+    assert (
+        abs(audio_rms(torch.from_numpy(wave)) - math.sqrt(sum(float(v) ** 2 for v in wave) / n))
+        < 1e-6
+    )
+
+
+@given(start=st.floats(0, 100), length=st.floats(0.1, 20), n=st.integers(1, 32))
+def test_sample_times_are_slice_centres_inside_the_window(start, length, n):
+    times = sample_times(start, start + length, n)
+    assert len(times) == n and times == sorted(times)
+    for i, t in enumerate(times):
+        assert math.isclose(t, start + (2 * i + 1) * length / (2 * n), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_resize_center_crop_keeps_the_middle_of_the_picture():
+    frames = torch.zeros(2, 3, 360, 640, dtype=torch.uint8)
+    frames[:, :, :, 200:440] = 255  # a white band around the centre, 240 px wide
+    out = resize_center_crop(frames, short_side=224, crop=224)
+    assert out.shape == (2, 3, 224, 224)
+    assert out[:, :, :, 100:124].min() > 0.99  # centre is white
+    assert out[:, :, :, :5].max() < 0.01 and out[:, :, :, -5:].max() < 0.01
