@@ -13,13 +13,12 @@ from collections.abc import Iterator
 
 import polars as pl
 import pytest
+from moto.server import ThreadedMotoServer
 
 from acav_assets.core.catalog import Catalog, TableStore, default_catalog_path
 from acav_assets.core.storage import TEMP_SUFFIX, StorageRoot
 
 pytestmark = pytest.mark.slow_io
-
-moto_server = pytest.importorskip("moto.server")
 
 
 def _free_port() -> int:
@@ -31,7 +30,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -173,3 +172,16 @@ def test_s3_catalog_exposes_empty_typed_view_before_first_shard(s3_root: Storage
     empty = catalog.query("SELECT * FROM videos")
     assert empty.height == 0
     assert "video_id" in empty.columns and "shard" in empty.columns
+
+
+def test_s3_root_takes_endpoint_and_credentials_from_standard_aws_env(
+    endpoint: str, s3_root: StorageRoot, monkeypatch: pytest.MonkeyPatch
+):
+    """The cluster sets only AWS_* variables (k8s/storage/object-store.yaml); s3fs reads them."""
+    s3_root.write_bytes(s3_root.path("probe.txt"), b"written with storage_options")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "acav-env-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "acav-env-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    from_env = StorageRoot(s3_root.url, storage_options={"skip_instance_cache": True})
+    assert from_env.read_bytes(from_env.path("probe.txt")) == b"written with storage_options"
