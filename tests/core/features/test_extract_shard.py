@@ -1,0 +1,109 @@
+"""extract_shard: bad media becomes status rows, good media becomes embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
+from acav_assets.core.features import extract_shard, get_extractor
+from acav_assets.core.features.decode import decode_audio, decode_frames
+
+
+def _clips(media, rows):
+    return pl.DataFrame(
+        [
+            {"clip_id": f"c{i}-{name}", "path": media[name], "start_s": s, "end_s": e}
+            for i, (name, s, e) in enumerate(rows)
+        ]
+    )
+
+
+ROWS = [
+    ("tone", 0.0, 3.0),
+    ("noise", 0.5, 2.5),
+    ("silent_black", 0.0, 3.0),
+    ("frozen", 0.0, 3.0),
+    ("no_audio", 0.0, 3.0),
+    ("garbage", 0.0, 3.0),
+    ("missing", 0.0, 3.0),
+    ("tone", 10.0, 20.0),
+    ("tone", 2.0, 4.0),  # runs past the end
+]
+
+
+def _by_id(result):
+    return {row["clip_id"]: row for row in result.status.iter_rows(named=True)}
+
+
+def test_audio_extraction_records_bad_media_and_flags_silence(media):
+    progress = []
+    result = extract_shard(
+        _clips(media, ROWS),
+        get_extractor("soundnet8"),
+        batch_size=4,
+        num_workers=0,
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    rows = _by_id(result)
+    assert result.status.schema == pl.from_arrow(TABLE_SCHEMAS["embeddings"].empty_table()).schema
+    assert rows["c4-no_audio"]["reason"] == "no_audio_stream"
+    assert rows["c5-garbage"]["reason"] == "decode_error"
+    assert rows["c6-missing"]["reason"] == "file_not_found"
+    assert rows["c7-tone"]["reason"] == "window_out_of_range"
+    assert {rows[k]["status"] for k in ("c4-no_audio", "c5-garbage", "c6-missing")} == {"failed"}
+    assert rows["c2-silent_black"]["status"] == "ok"
+    assert rows["c2-silent_black"]["reason"] == "silent_audio"
+    assert rows["c2-silent_black"]["audio_rms"] == 0.0
+    assert rows["c0-tone"]["reason"] is None and rows["c0-tone"]["audio_rms"] > 0.05
+    assert rows["c8-tone"]["status"] == "ok"  # padded with silence
+    ok = ["c0-tone", "c1-noise", "c2-silent_black", "c3-frozen", "c8-tone"]
+    assert sorted(result.embeddings[0][0]) == ok
+    assert result.counters["ok"] == 5 and result.counters["failed_decode_error"] == 1
+    assert progress[-1] == (9, 9)
+    for index, (_, dim) in enumerate(get_extractor("soundnet8").layers):
+        ids, X = result.embeddings[index]
+        assert X.shape == (5, dim) and X.dtype == np.float16
+
+
+def test_visual_extraction_measures_black_and_frozen_pictures(media):
+    result = extract_shard(_clips(media, ROWS[:7]), get_extractor("mobilenet_v2"), num_workers=0)
+    rows = _by_id(result)
+    assert rows["c2-silent_black"]["reason"] == "black_video"
+    assert rows["c3-frozen"]["reason"] == "frozen_video"
+    assert rows["c3-frozen"]["frame_diff"] < 1e-3 < rows["c0-tone"]["frame_diff"]
+    assert rows["c4-no_audio"]["status"] == "ok"
+    assert rows["c5-garbage"]["reason"] == "decode_error"
+
+
+def test_worker_processes_give_the_same_embeddings_as_direct_calls(media):
+    clips = _clips(media, ROWS[:2])
+    extractor = get_extractor("soundnet8")
+    in_workers = extract_shard(clips, extractor, batch_size=1, num_workers=2)
+    waves = [
+        decode_audio(media["tone"], 0.0, 3.0, 22050),
+        decode_audio(media["noise"], 0.5, 2.5, 22050),
+    ]
+    direct = [extractor.embed(extractor.prepare(w)[None])[i] for w in waves for i in range(5)]
+    for index in range(5):
+        ids, X = in_workers.embeddings[index]
+        assert ids == ["c0-tone", "c1-noise"]
+        np.testing.assert_array_equal(X[0], direct[index].astype(np.float16)[0])
+        np.testing.assert_array_equal(X[1], direct[5 + index].astype(np.float16)[0])
+
+
+def test_visual_windows_of_any_length_sample_the_declared_frame_count(media):
+    frames = decode_frames(media["tone"], 0.2, 1.4, 8)
+    assert frames.shape == (8, 3, 240, 320)
+
+
+def test_extract_shard_rejects_bad_clip_tables(media):
+    extractor = get_extractor("soundnet8")
+    with pytest.raises(ValueError, match="end_s"):
+        extract_shard(pl.DataFrame({"clip_id": ["a"], "path": ["x"], "start_s": [0.0]}), extractor)
+    twice = _clips(media, ROWS[:1]).vstack(_clips(media, ROWS[:1]))
+    with pytest.raises(ValueError, match="c0-tone"):
+        extract_shard(twice, extractor)
+    with pytest.raises(ValueError, match="batch_size"):
+        extract_shard(_clips(media, ROWS[:1]), extractor, batch_size=0)
