@@ -16,7 +16,6 @@ import numpy as np
 from numba import njit
 
 PLUGIN, MILLER_MADOW, ADJUSTED = 0, 1, 2
-_EPS = float(np.finfo(np.float64).eps)
 
 
 class Tables(NamedTuple):
@@ -104,11 +103,13 @@ def _adjusted(mi, ha, hb, emi, nza, nzb):
     """scikit-learn's AMI (arithmetic mean) from its parts, with its edge cases."""
     if (nza == 1 and nzb == 1) or (nza == 0 and nzb == 0):
         return 1.0
+    if nza == 1 or nzb == 1:
+        return 0.0
     denom = 0.5 * (ha + hb) - emi
-    if denom < 0:
-        denom = min(denom, -_EPS)
-    else:
-        denom = max(denom, _EPS)
+    if abs(denom) < 1e-10:
+        # mean entropy == expected MI (e.g. every clip its own cluster): sklearn's 0/0 gives
+        # +-1 by rounding noise; we take its intent, a perfect match, so that F is stable.
+        return 1.0
     return (mi - emi) / denom
 
 
