@@ -81,7 +81,7 @@ padding:4px 10px;text-align:left} th{background:#f4f4f4} .num{text-align:right}
 """
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def _table(header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return f'<td class="num">{v:.4g}</td>'
@@ -89,9 +89,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             return f'<td class="num">{v}</td>'
         return f"<td>{escape(str(v))}</td>"
 
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def _missing(what: str) -> str:
@@ -223,7 +223,7 @@ def _clip_card(clip: ClipPreview) -> str:
         else '<p class="missing">no frame</p>'
     )
     audio = (
-        f'<audio controls preload="none" src="data:{escape(clip.audio_mime)};base64,'
+        f'<audio controls preload="metadata" src="data:{escape(clip.audio_mime)};base64,'
         f'{base64.b64encode(clip.audio).decode()}"></audio>'
         if clip.audio
         else '<p class="missing">no sound</p>'
@@ -242,7 +242,7 @@ def _clips_section(clips: Sequence[ClipPreview], what: str) -> str:
 
 def report_html(data: ReportData) -> str:
     """The report page as one HTML string."""
-    summary = _table(["", ""], [[k, v] for k, v in data.summary.items()]) if data.summary else ""
+    summary = _table(None, [[k, v] for k, v in data.summary.items()]) if data.summary else ""
     notes = "".join(f"<p>{escape(n)}</p>" for n in data.notes)
     sections = [
         ("Summary", _headline(data) + summary + notes),

@@ -152,7 +152,7 @@ def line_chart(
         mx = sx(marker_x)
         parts.append(
             f'<line x1="{mx:.1f}" y1="{_T}" x2="{mx:.1f}" y2="{_H - _B}" stroke="#000" '
-            f'stroke-dasharray="4 3"/><text x="{mx + 4:.1f}" y="{_T + 10}" '
+            f'stroke-dasharray="4 3"/><text x="{mx - 4:.1f}" y="{_T + 10}" text-anchor="end" '
             f'font-family="sans-serif" font-size="10">{escape(marker_label)}</text>'
         )
     _legend(parts, [s.name for s in series])

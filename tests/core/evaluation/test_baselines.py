@@ -26,8 +26,9 @@ def planted(n: int = 240, n_classes: int = 6, seed: int = 0, noise: float = 1.0)
     rng = np.random.default_rng(seed)
     visual_class = rng.integers(0, n_classes, n)
     swapped = rng.random(n) < 0.5
-    audio_class = np.where(swapped, (visual_class + rng.integers(1, n_classes, n)) % n_classes,
-                           visual_class)  # fmt: skip
+    audio_class = np.where(
+        swapped, (visual_class + rng.integers(1, n_classes, n)) % n_classes, visual_class
+    )
     A = rng.normal(size=(n_classes, 40))[audio_class] + noise * rng.normal(size=(n, 40))
     V = rng.normal(size=(n_classes, 30))[visual_class] + noise * rng.normal(size=(n, 30))
     A = A @ np.linalg.qr(rng.normal(size=(40, 40)))[0]
@@ -53,8 +54,9 @@ def test_cca_correlations_match_the_textbook_eigenproblem(seed, da, dv):
     V = z @ rng.normal(size=(2, dv)) + rng.normal(size=(120, dv))
     c = min(da, dv)
     cca = CCARanking(n_components=c, pca_components=max(da, dv), reg=0.0).fit(A, V)
-    expected = reference_canonical_correlations(A.astype(np.float32).astype(float),
-                                                V.astype(np.float32).astype(float))[:c]  # fmt: skip
+    expected = reference_canonical_correlations(
+        A.astype(np.float32).astype(float), V.astype(np.float32).astype(float)
+    )[:c]
     np.testing.assert_allclose(cca.canonical_correlations_, expected, atol=1e-4)
     a, v = cca.transform(A, V)
     for i in range(c):
