@@ -9,9 +9,6 @@ import pytest
 from deploy_files import DEPLOYMENTS, REPO, pyproject_pins
 
 DOCKERFILES = ["Dockerfile", "Dockerfile.gpu"]
-# Needed by the Kubernetes instance (Postgres storage) and not yet in pyproject.toml; its
-# version must follow dagster-k8s, released alongside it.
-IMAGE_ONLY_PINS = {"dagster-postgres": "dagster-k8s"}
 
 
 def _instructions(name: str) -> list[tuple[str, str]]:
@@ -46,10 +43,7 @@ def test_pins_agree_with_pyproject(name):
     found = dict(re.findall(r"([A-Za-z0-9_.\-]+)==([0-9][^\s\"']*)", runs))
     assert found, f"{name} pins nothing"
     for package, version in found.items():
-        if package in IMAGE_ONLY_PINS and package not in pins:
-            assert version == pins[IMAGE_ONLY_PINS[package]], f"{name}: {package}=={version}"
-        else:
-            assert pins.get(package) == version, f"{name}: {package}=={version} vs pyproject"
+        assert pins.get(package) == version, f"{name}: {package}=={version} vs pyproject"
 
 
 @pytest.mark.parametrize(("name", "extra"), [("Dockerfile", "cpu"), ("Dockerfile.gpu", "gpu")])
