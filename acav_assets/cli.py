@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -301,6 +302,85 @@ def embed(
 
 
 # --- select command ---
+
+
+@app.command("select")
+def select(
+    assignments: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="Parquet: clip_id and audio_<layer>/visual_<layer>."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Parquet written: clip_id, rank.")],
+    ratio: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Fraction of clips to select.")
+    ] = None,
+    size: Annotated[int | None, typer.Option(min=0, help="Number of clips to select.")] = None,
+    pairing: Annotated[
+        str, typer.Option(help="bipartite (audio x visual), combination or diagonal.")
+    ] = "bipartite",
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips drawn per greedy step (B).")] = 20,
+    top_k: Annotated[int, typer.Option(min=1, help="Best drawn clips kept per step (k).")] = 4,
+    exact: Annotated[bool, typer.Option(help="Score every clip each step (slow).")] = False,
+    strategy: Annotated[str, typer.Option(help="forward, backward or forward+swap.")] = "forward",
+    estimator: Annotated[str, typer.Option(help="plugin, miller_madow or adjusted.")] = "plugin",
+    seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
+) -> None:
+    """Select the clips whose audio and visual clusterings share the most information."""
+    import uuid
+
+    import numpy as np
+    import polars as pl
+    from rich.progress import Progress
+
+    from acav_assets.core.selection import BatchGreedySelector, parse_column
+
+    if (ratio is None) == (size is None):
+        raise typer.BadParameter("give exactly one of --ratio or --size", param_hint="--ratio")
+    frame = pl.read_parquet(assignments)
+    if "clip_id" not in frame.columns:
+        raise typer.BadParameter(f"{assignments} has no clip_id column", param_hint="--assignments")
+    columns = [c for c in frame.columns if c != "clip_id"]
+    try:
+        for column in columns:
+            parse_column(column)
+        selector = BatchGreedySelector(
+            n_select=size, ratio=ratio, pairing=pairing, batch_size=batch_size, top_k=top_k,
+            strategy=strategy, estimator=estimator, exact=exact, seed=seed,
+        )  # fmt: skip
+        labels = frame.select(columns).to_numpy()
+        with Progress(console=stderr, transient=True) as bar:
+            task = bar.add_task("selecting", total=None)
+            selector.fit(
+                labels, columns,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error), param_hint="--assignments") from None
+    result = pl.DataFrame(
+        {
+            "clip_id": frame["clip_id"].gather(selector.order_),
+            "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
+        }
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        result.write_parquet(temp)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+    print_summary(
+        {
+            "candidates": frame.height,
+            "selected": len(selector.order_),
+            "pairs": len(selector.pairs_),
+            "objective": selector.objective_,
+            "seconds": round(selector.seconds_, 3),
+        }
+    )
+
 
 # --- evaluate command ---
 
