@@ -116,6 +116,22 @@ def _adjusted(mi, ha, hb, emi, nza, nzb):
 @njit(cache=True)
 def objective_after(t, labels, x, s, est):
     """F of the set after adding (s = +1) or removing (s = -1) clip ``x``; x = -1: as is."""
+    return objective_after_cached(t, labels, x, s, est, np.empty(0, dtype=np.float64))
+
+
+@njit(cache=True)
+def emi_cache(t, est):
+    """Scratch for the expected MI of each (pair, changed cell) under one state and one sign.
+
+    Why: E[MI] depends only on the marginals, so the clips that change the same cell share it;
+    scoring many clips against one state computes at most one value per cell.
+    """
+    return np.full(t.cells.shape[0] if est == ADJUSTED else 0, np.nan)
+
+
+@njit(cache=True)
+def objective_after_cached(t, labels, x, s, est, cache):
+    """``objective_after`` with an ``emi_cache`` valid for this state and sign (or empty)."""
     n1 = t.n[0] + (s if x >= 0 else 0)
     if n1 <= 0:
         return 0.0
@@ -149,9 +165,15 @@ def objective_after(t, labels, x, s, est):
         if est == MILLER_MADOW:
             mi += ((nza - 1) + (nzb - 1) - (nzc - 1)) / (2.0 * n1)
         elif est == ADJUSTED:
-            emi = expected_mi(
-                t.marg, t.moff[a], t.ks[a], t.moff[b], t.ks[b], n1, ra, rb, s if x >= 0 else 0
-            )
+            slot = t.coff[p] + max(ra, 0) * t.ks[b] + max(rb, 0)
+            if cache.shape[0] and not np.isnan(cache[slot]):
+                emi = cache[slot]
+            else:
+                emi = expected_mi(
+                    t.marg, t.moff[a], t.ks[a], t.moff[b], t.ks[b], n1, ra, rb, s if x >= 0 else 0
+                )
+                if cache.shape[0]:
+                    cache[slot] = emi
             mi = _adjusted(mi, logn - sa / n1, logn - sb / n1, emi, nza, nzb)
         total += mi
     return total / n_pairs
@@ -185,8 +207,9 @@ def apply_clips(t, labels, xs, s):
 def objectives_after(t, labels, xs, s, est):
     """F after adding (or removing) each clip of ``xs`` alone; the tables are left unchanged."""
     out = np.empty(xs.shape[0], dtype=np.float64)
+    cache = emi_cache(t, est)
     for i in range(xs.shape[0]):
-        out[i] = objective_after(t, labels, xs[i], s, est)
+        out[i] = objective_after_cached(t, labels, xs[i], s, est, cache)
     return out
 
 
@@ -208,6 +231,7 @@ def forward_batch(t, labels, est, pool, m_pool, u, n_steps, batch, top_k, keep, 
     """
     order, trace, pos = out
     gains = np.empty(batch, dtype=np.float64)
+    no_cache = np.empty(0, dtype=np.float64)
     taken = np.zeros(batch, dtype=np.bool_)
     for step in range(n_steps):
         if remaining <= 0 or m_pool <= 0:
@@ -219,7 +243,7 @@ def forward_batch(t, labels, est, pool, m_pool, u, n_steps, batch, top_k, keep, 
             pool[j], pool[last] = pool[last], pool[j]
         base = m_pool - nb
         for i in range(nb):
-            gains[i] = objective_after(t, labels, pool[base + i], 1, est)
+            gains[i] = objective_after_cached(t, labels, pool[base + i], 1, est, no_cache)
             taken[i] = False
         kk = min(top_k, nb, remaining)
         for _ in range(kk):
@@ -257,8 +281,9 @@ def forward_exact(t, labels, est, pool, m_pool, n_steps, out):
             break
         best = -1
         best_g = 0.0
+        cache = emi_cache(t, est)
         for i in range(m_pool):
-            g = objective_after(t, labels, pool[i], 1, est)
+            g = objective_after_cached(t, labels, pool[i], 1, est, cache)
             if best < 0 or _better(g, pool[i], best_g, pool[best]):
                 best = i
                 best_g = g
