@@ -256,8 +256,13 @@ def embed(
         int, typer.Option(min=0, help="Decoding worker processes (0: decode in-process).")
     ] = 1,
     device: Annotated[str, typer.Option(help="'auto' (GPU if any), 'cpu' or 'cuda'.")] = "auto",
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="CPU threads for the networks (default: cores not decoding)."),
+    ] = None,
 ) -> None:
     """Compute the audio and visual embeddings of every ingested shard that lacks them."""
+    import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from acav_assets.core.features import EXTRACTORS, embed_shards, get_extractor
@@ -280,6 +285,8 @@ def embed(
         chosen.append(get_extractor(name, weights=weights, device=device, cache_dir=weights_cache))
     if not chosen:
         raise typer.BadParameter("both extractors are 'none': nothing to do", param_hint="--audio")
+    # one core per decoding worker, the rest for the networks: oversubscribed threads spin
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) - num_workers))
     root = StorageRoot(resolve_home(home))
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
