@@ -330,7 +330,7 @@ def select(
     batch_size: Annotated[int, typer.Option(min=1, help="Clips drawn per greedy step (B).")] = 20,
     top_k: Annotated[int, typer.Option(min=1, help="Best drawn clips kept per step (k).")] = 4,
     exact: Annotated[bool, typer.Option(help="Score every clip each step (slow).")] = False,
-    strategy: Annotated[str, typer.Option(help="forward, backward or forward+swap.")] = "forward",
+    strategy: Annotated[str, typer.Option(help="backward, forward or forward+swap.")] = "backward",
     estimator: Annotated[str, typer.Option(help="plugin, miller_madow or adjusted.")] = "plugin",
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
 ) -> None:
@@ -392,6 +392,92 @@ def select(
 # --- evaluate command ---
 
 # --- curate and demo commands ---
+
+
+def _default_roots(sources: list[str]) -> list[str]:
+    """Folders local videos may be read from: the sources' own folders."""
+    return sorted(
+        {os.path.abspath(s if os.path.isdir(s) else os.path.dirname(os.path.abspath(s)))
+         for s in sources}
+    )  # fmt: skip
+
+
+def _run_curation(request: Any, home: str | None) -> dict[str, Any]:
+    """The asset graph in this process, with a progress bar over its stages."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from acav_assets.definitions import defs
+    from acav_assets.defs.local_run import curate_in_process
+    from acav_assets.defs.resources import AcavHome
+
+    acav = AcavHome(root=resolve_home(home), media_roots=list(request.allowed_roots))
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("[progress.description]{task.description}", *columns, console=stderr) as bar:
+        task = bar.add_task("curating", total=None)
+
+        def stage(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        return curate_in_process(request, acav, defs, stage)
+
+
+@app.command("curate")
+def curate(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Manifests (CSV, TSV, Parquet, JSONL, TXT) or folders of videos."),
+    ],
+    out: Annotated[str, typer.Option(help="Folder for subset.csv, subset.parquet, report.html.")],
+    ratio: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Keep this share of all clips.")
+    ] = None,
+    size: Annotated[int | None, typer.Option(min=1, help="Keep this many clips.")] = None,
+    home: HomeOption = None,
+    shard_size: Annotated[int, typer.Option(min=1, help="Videos per shard.")] = 1000,
+    shard_ratio: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share each shard selects before the merge.")
+    ] = 0.2,
+    allow_root: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Folder local videos may be read from (repeatable); default: the sources' folders."
+        ),  # fmt: skip
+    ] = None,
+    clip_strategy: Annotated[str, typer.Option(help="shots, middle or uniform.")] = "shots",
+    min_duration: Annotated[
+        float, typer.Option(min=0, help="Shorter videos are dropped (s).")
+    ] = 30.0,
+    k: Annotated[str, typer.Option(help="Clusters per clustering: 'auto' or a number.")] = "auto",
+    strategy: Annotated[str, typer.Option(help="backward, forward or forward+swap.")] = "backward",
+    estimator: Annotated[str, typer.Option(help="plugin, adjusted or miller_madow.")] = "plugin",
+    pairing: Annotated[str, typer.Option(help="bipartite, combination or diagonal.")] = "bipartite",
+    seed: Annotated[int, typer.Option(help="Seed of clustering and selection.")] = 0,
+    webdataset: Annotated[bool, typer.Option(help="Also write WebDataset tar shards.")] = False,
+) -> None:
+    """Curate videos end to end through the Dagster asset graph: ingest, embed, cluster,
+    select, merge, export and report."""
+    from acav_assets.core.media import ManifestError, load_manifest
+    from acav_assets.defs.local_run import CurationRequest
+
+    if ratio is not None and size is not None:
+        raise typer.BadParameter("give --ratio or --size, not both", param_hint="--ratio")
+    for source in sources:
+        try:
+            load_manifest(source)
+        except ManifestError as error:
+            raise typer.BadParameter(str(error), param_hint="SOURCES") from None
+    request = CurationRequest(
+        sources=sources, out_dir=out, size=size, ratio=ratio, shard_ratio=shard_ratio,
+        shard_size=shard_size, allowed_roots=allow_root or _default_roots(sources),
+        clip_strategy=clip_strategy, min_duration_s=min_duration, k=k, seed=seed,
+        strategy=strategy, estimator=estimator, pairing=pairing, webdataset=webdataset,
+    )  # fmt: skip
+    try:
+        summary = _run_curation(request, home)
+    except Exception as error:  # an operational failure: say what and exit 1
+        stderr.print(f"[red]curation failed:[/] {type(error).__name__}: {error}")
+        raise typer.Exit(1) from None
+    print_summary(summary)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ class AcavHome(dg.ConfigurableResource):
 
     root: str
     catalog_path: str | None = None
+    media_roots: list[str] = []
     s3_endpoint_url: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
@@ -36,6 +37,10 @@ class AcavHome(dg.ConfigurableResource):
             options["key"] = self.s3_access_key_id
             options["secret"] = self.s3_secret_access_key
         return options
+
+    def allowed_roots(self) -> list[str]:
+        """Folders whose local videos may be read in place: configured ones, else the root."""
+        return self.media_roots or ([self.root] if "://" not in self.root else [])
 
     def storage(self) -> StorageRoot:
         return StorageRoot(self.root, self.storage_options())
@@ -54,6 +59,7 @@ def acav_home_from_env() -> AcavHome:
     return AcavHome(
         root=default_home(),
         catalog_path=os.environ.get("ACAV_CATALOG_PATH"),
+        media_roots=[p for p in os.environ.get("ACAV_MEDIA_ROOTS", "").split(os.pathsep) if p],
         s3_endpoint_url=os.environ.get("ACAV_S3_ENDPOINT_URL"),
         s3_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
         s3_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from acav_assets.core.catalog import SqlModel, SqlProject, TestOutcome
+from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.resources import AcavHome
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
@@ -32,9 +33,8 @@ def _check_result(outcome: TestOutcome) -> dg.AssetCheckResult:
     metadata: dict[str, dg.RawMetadataValue] = {"failing_rows": outcome.failing_rows}
     if outcome.sample:
         columns = list(outcome.sample[0])
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in outcome.sample]
-        metadata["sample"] = dg.MetadataValue.md("\n".join(lines))
+        rows = [[r[c] for c in columns] for r in outcome.sample]
+        metadata["sample"] = dg.MetadataValue.md(markdown_table(columns, rows))
     return dg.AssetCheckResult(
         asset_key=outcome.model, check_name=outcome.test, passed=outcome.passed, metadata=metadata
     )

@@ -1,0 +1,129 @@
+"""Jobs, the sensors that react to new sources and new embeddings, and the schedule that
+republishes the curated set when new shards have landed since the last export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import dagster as dg
+
+from acav_assets.core.curation import ClusteringSet
+from acav_assets.core.features import EmbeddingStore
+from acav_assets.core.media import ManifestError, register_manifest
+from acav_assets.defs.curation.config import ClusteringConfig
+from acav_assets.defs.execution import run_tags
+from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.resources import AcavHome
+
+SHARD_ASSETS = ["videos", "clips", "audio_embeddings", "visual_embeddings"]
+MANIFEST_SHARD_SIZE = int(os.environ.get("ACAV_SHARD_SIZE", "1000"))
+
+shard_job = dg.define_asset_job(
+    "ingest_and_embed_shard",
+    selection=SHARD_ASSETS,
+    partitions_def=shard_partitions,
+    description="Fetch, probe, filter and clip a shard's videos, then embed its clips.",
+    tags=run_tags(downloads=True, gpu=True),
+)
+clustering_job = dg.define_asset_job(
+    "train_clusterings", selection=["clusterings"], description="(Re-)train the clusterings."
+)
+assign_job = dg.define_asset_job(
+    "assign_and_select_shard",
+    selection=["cluster_assignments", "shard_selection"],
+    partitions_def=shard_partitions,
+    description="Label a shard's clips with the current clusterings and select within it.",
+)
+publish_job = dg.define_asset_job(
+    "publish_curated_set",
+    selection=dg.AssetSelection.assets("curated_subset", "curated_export", "curation_report")
+    | dg.AssetSelection.groups("catalog"),
+    description="Merge the shard selections, export the curated set, refresh the catalog "
+    "models and the report.",
+)
+
+
+def _digest(acav: AcavHome, path: str) -> str:
+    return hashlib.sha256(acav.storage().read_bytes(path)).hexdigest()
+
+
+@dg.sensor(job=shard_job, minimum_interval_seconds=30)
+def new_manifest_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
+    """Registers each new or changed manifest in ``<root>/sources``, adds its shard
+    partitions and requests one run per shard; a malformed manifest is skipped, with its
+    reason, and does not hold back the others."""
+    root = acav.storage()
+    seen: dict[str, str] = json.loads(context.cursor or "{}")
+    files = [p for p in root.glob("sources", "*") if root.fs.isfile(p)]
+    added: list[str] = []
+    problems: list[str] = []
+    for path in files:
+        digest = _digest(acav, path)
+        if seen.get(path) == digest:
+            continue
+        seen[path] = digest
+        try:
+            keys = register_manifest(path, acav.tables(), shard_size=MANIFEST_SHARD_SIZE)
+        except ManifestError as error:
+            problems.append(str(error))
+            context.log.warning(f"skipped malformed manifest: {error}")
+            continue
+        added += [k for k in keys if k not in added]
+    if not added:
+        return dg.SkipReason("; ".join(problems) or "no new manifests in sources/")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=key, run_key=f"shard:{key}") for key in added],
+        dynamic_partitions_requests=[shard_partitions.build_add_request(added)],
+        cursor=json.dumps(seen),
+    )
+
+
+@dg.sensor(jobs=[clustering_job, assign_job], minimum_interval_seconds=60)
+def curation_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
+    """Trains the first clusterings once shards are embedded (re-training stays a deliberate
+    act), then assigns and selects every embedded shard not yet done under the current
+    clustering version."""
+    root = acav.storage()
+    store = EmbeddingStore(root)
+    defaults = ClusteringConfig()
+    embedded = sorted(
+        set(store.shards(defaults.audio_extractor)) & set(store.shards(defaults.visual_extractor))
+    )
+    embedded = [s for s in embedded if shard_partitions.has_partition_key(s, context.instance)]
+    if not embedded:
+        return dg.SkipReason("no shard has both audio and visual embeddings yet")
+    version = ClusteringSet.latest_version(root)
+    if version is None:
+        return dg.RunRequest(job_name=clustering_job.name, run_key=f"first-clustering:{embedded}")
+    assigned = acav.tables().read("cluster_assignments")
+    done = set(assigned.filter(assigned["clustering_version"] == version)["shard"].to_list())
+    todo = [s for s in embedded if s not in done]
+    if not todo:
+        return dg.SkipReason(f"every embedded shard is assigned under clustering {version}")
+    return [
+        dg.RunRequest(job_name=assign_job.name, partition_key=s, run_key=f"assign:{s}:{version}")
+        for s in todo
+    ]
+
+
+@dg.schedule(job=publish_job, cron_schedule="*/15 * * * *")
+def publish_schedule(context: dg.ScheduleEvaluationContext):
+    """Re-runs the merge, export and report when a shard selection landed after the last
+    export."""
+    instance = context.instance
+    selected = instance.get_latest_materialization_event(dg.AssetKey("shard_selection"))
+    if selected is None:
+        return dg.SkipReason("no shard selection yet")
+    exported = instance.get_latest_materialization_event(dg.AssetKey("curated_export"))
+    if exported is not None and exported.storage_id > selected.storage_id:
+        return dg.SkipReason("no new shard selection since the last export")
+    return dg.RunRequest(run_key=f"publish:{selected.storage_id}")
+
+
+defs = dg.Definitions(
+    jobs=[shard_job, clustering_job, assign_job, publish_job],
+    sensors=[new_manifest_sensor, curation_sensor],
+    schedules=[publish_schedule],
+)

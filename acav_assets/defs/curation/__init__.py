@@ -1,0 +1,1 @@
+"""Curation: clusterings, their assignments, per-shard selection and the global merge."""

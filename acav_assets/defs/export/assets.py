@@ -1,0 +1,81 @@
+"""``curated_export``: CSV and Parquet (video, start, end), optional WebDataset shards."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from acav_assets.core.curation import ClusteringSet, export_subset
+from acav_assets.core.curation.export import embedding_lookup
+from acav_assets.core.curation.tables import export_rows
+from acav_assets.core.features import EmbeddingStore
+from acav_assets.defs.curation.assets import SUBSET_SHARD
+from acav_assets.defs.execution import k8s_op_tags
+from acav_assets.defs.markdown import markdown_table
+from acav_assets.defs.resources import AcavHome
+
+EXPORT_CODE_VERSION = "1"
+
+
+class ExportConfig(dg.Config):
+    name: str = "default"
+    webdataset: bool = False
+    clips_per_tar: int = 1000
+
+
+@dg.asset(
+    deps=["curated_subset"],
+    group_name="publish",
+    description="The curated set as ACAV published it (video id or URL, start, end) in CSV and "
+    "Parquet, and optionally WebDataset tars of clip files with their embeddings.",
+    code_version=EXPORT_CODE_VERSION,
+    kinds={"csv", "parquet"},
+    check_specs=[
+        dg.AssetCheckSpec("row_count_matches_target", asset="curated_export", blocking=True)
+    ],
+    op_tags=k8s_op_tags(cpu="2", memory="8Gi", ephemeral_storage="50Gi"),
+    pool="catalog_writes",
+)
+def curated_export(
+    context: dg.AssetExecutionContext, acav: AcavHome, config: ExportConfig
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    root, tables = acav.storage(), acav.tables()
+    subset = tables.read("curated_subset", [SUBSET_SHARD])
+    rows = export_rows(subset, tables.read("clips"), tables.read("videos"))
+    lookup = None
+    if config.webdataset:
+        extractors = {s.modality: s.extractor for s in ClusteringSet.load(root).sources}
+        lookup = embedding_lookup(EmbeddingStore(root), extractors, rows["clip_id"].to_list())
+    result = export_subset(
+        root,
+        config.name,
+        rows,
+        webdataset=config.webdataset,
+        embeddings=lookup,
+        clips_per_shard=config.clips_per_tar,
+    )
+    tables.write(
+        "exports",
+        config.name,
+        rows.select("clip_id", "rank").with_columns(
+            pl.lit(datetime.now(UTC)).alias("exported_at"),
+            pl.lit(context.run_id).alias("run_id"),
+            pl.lit(EXPORT_CODE_VERSION).alias("code_version"),
+        ),
+    )
+    preview = rows.head(10).select("rank", "video_id", "url", "start_s", "end_s")
+    yield dg.MaterializeResult(
+        metadata={
+            "rows": result.rows,
+            "folder": dg.MetadataValue.path(result.folder),
+            "files": len(result.files),
+            "preview": dg.MetadataValue.md(markdown_table(preview.columns, preview.iter_rows())),
+        }
+    )
+    target = int(subset["target"][0]) if subset.height else 0
+    yield dg.AssetCheckResult(
+        check_name="row_count_matches_target",
+        passed=result.rows == target,
+        metadata={"rows": result.rows, "target": target},
+    )

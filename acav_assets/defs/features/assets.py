@@ -1,0 +1,108 @@
+"""``audio_embeddings`` and ``visual_embeddings`` of a shard, on a GPU pod when there is one.
+
+One step computes the selected modalities and writes the shard's ``embeddings`` status rows
+once, so the two never race on that file; each modality stays its own asset and check.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from acav_assets.core.curation import embedding_defects
+from acav_assets.core.features import (
+    DEFAULT_AUDIO_EXTRACTOR,
+    DEFAULT_VISUAL_EXTRACTOR,
+    EmbeddingStore,
+    get_extractor,
+)
+from acav_assets.core.features.shards import embed_shards
+from acav_assets.defs.execution import k8s_op_tags
+from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
+from acav_assets.defs.progress import log_progress
+from acav_assets.defs.resources import AcavHome
+
+FEATURES_CODE_VERSION = "1"
+MODALITY_ASSETS = {"audio": "audio_embeddings", "visual": "visual_embeddings"}
+CHECK_NAME = "embeddings_are_finite_and_varied"
+
+
+class EmbeddingConfig(dg.Config):
+    """Which extractors embed the clips, and how the batches are fed."""
+
+    audio_extractor: str = DEFAULT_AUDIO_EXTRACTOR
+    visual_extractor: str = DEFAULT_VISUAL_EXTRACTOR
+    batch_size: int = 16
+    num_workers: int = 1
+    device: str = "auto"
+
+    def extractor_name(self, modality: str) -> str:
+        return self.audio_extractor if modality == "audio" else self.visual_extractor
+
+
+def _spec(modality: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        MODALITY_ASSETS[modality],
+        deps=["clips"],
+        group_name="features",
+        description=f"Pooled {modality} embeddings of every clip, five layers, float16.",
+        code_version=FEATURES_CODE_VERSION,
+        kinds={"pytorch", "numpy"},
+        skippable=True,
+    )
+
+
+@dg.multi_asset(
+    specs=[_spec("audio"), _spec("visual")],
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_NAME, asset=key, blocking=True) for key in MODALITY_ASSETS.values()
+    ],
+    can_subset=True,
+    partitions_def=shard_partitions,
+    backfill_policy=SHARD_BACKFILL,
+    op_tags=k8s_op_tags(cpu="4", memory="16Gi", gpu=1),
+    pool="gpu",
+)
+def embedded_shard(
+    context: dg.AssetExecutionContext, acav: AcavHome, config: EmbeddingConfig
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    shard = context.partition_key
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
+    extractors = {m: get_extractor(config.extractor_name(m)) for m in modalities}
+    root = acav.storage()
+    has_clips = shard in acav.tables().shards("clips")
+    summary = {}
+    if has_clips:
+        summary = embed_shards(
+            root,
+            list(extractors.values()),
+            shards=[shard],
+            force=True,
+            batch_size=config.batch_size,
+            num_workers=config.num_workers,
+            device=config.device,
+            progress=log_progress(context, "embedding clips"),
+            run_id=context.run_id,
+        )
+    store = EmbeddingStore(root)
+    for modality, extractor in extractors.items():
+        key = MODALITY_ASSETS[modality]
+        prefix = f"{extractor.name}."
+        counters = {k[len(prefix) :]: v for k, v in summary.items() if k.startswith(prefix)}
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "extractor": extractor.name,
+                "extractor_version": extractor.version,
+                "layers": dg.MetadataValue.json({n: d for n, d in extractor.layers}),
+                **counters,
+            },
+            data_version=dg.DataVersion(extractor.version),
+        )
+        defects = embedding_defects(store, extractor.name, shard) if has_clips else {}
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=CHECK_NAME,
+            passed=defects.get("non_finite", 0) == 0 and defects.get("constant", 0) == 0,
+            metadata=defects,
+        )

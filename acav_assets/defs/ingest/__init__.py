@@ -1,0 +1,1 @@
+"""Ingestion: a shard's videos fetched, probed, filtered, and cut into clip windows."""

@@ -1,0 +1,167 @@
+"""The whole asset graph, in this process, on a local Dagster instance: what ``acav curate``
+and ``acav demo`` run, and what the UI then shows in its history."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from acav_assets.core.media import register_manifest
+from acav_assets.defs.automation import SHARD_ASSETS
+from acav_assets.defs.resources import AcavHome
+
+ASSIGN_ASSETS = ["cluster_assignments", "shard_selection"]
+PUBLISH_ASSETS = ["curated_subset", "curated_export"]
+
+
+@dataclass
+class CurationRequest:
+    """What to curate and how; the fields become run config of the assets."""
+
+    sources: Sequence[str]
+    out_dir: str
+    size: int | None = None
+    ratio: float | None = None
+    shard_ratio: float = 0.2  # raised when ``size`` needs more winners per shard
+    shard_size: int = 1000
+    allowed_roots: Sequence[str] = ()
+    clip_strategy: str = "shots"
+    min_duration_s: float = 30.0
+    k: str = "auto"
+    seed: int = 0
+    strategy: str = "backward"
+    estimator: str = "plugin"
+    pairing: str = "bipartite"
+    webdataset: bool = False
+    export_name: str = "default"
+    ops_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def local_instance(home: str) -> dg.DagsterInstance:
+    """The Dagster instance under ``<home>/dagster`` (SQLite), shared with ``make dev``."""
+    folder = os.path.join(home, "dagster")
+    os.makedirs(folder, exist_ok=True)
+    return dg.DagsterInstance.from_config(folder)
+
+
+def _run_config(request: CurationRequest) -> dict[str, Any]:
+    selection = {
+        "strategy": request.strategy,
+        "estimator": request.estimator,
+        "pairing": request.pairing,
+        "seed": request.seed,
+    }
+    ops: dict[str, dict[str, Any]] = {
+        "ingested_shard": {
+            "allowed_roots": [os.path.abspath(r) for r in request.allowed_roots],
+            "clip_strategy": request.clip_strategy,
+            "min_duration_s": request.min_duration_s,
+        },
+        "clusterings": {"k": request.k, "seed": request.seed},
+        "shard_selection": {**selection, "ratio": request.shard_ratio},
+        "curated_subset": {**selection, "size": request.size, "ratio": request.ratio},
+        "curated_export": {"name": request.export_name, "webdataset": request.webdataset},
+        "curation_report": {"copy_to": os.path.join(request.out_dir, "report.html")},
+    }
+    for op, extra in request.ops_extra.items():
+        ops.setdefault(op, {}).update(extra)
+    return {
+        "ops": {op: {"config": config} for op, config in ops.items()},
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
+
+
+def _op_config(run_config: dict[str, Any], selection: Sequence[str]) -> dict[str, Any]:
+    """Only the config of ops that a partial materialization runs (Dagster rejects extras)."""
+    ops = {
+        "ingested_shard": {"videos", "clips"},
+        "embedded_shard": {"audio_embeddings", "visual_embeddings"},
+    }
+    wanted = {op for op, keys in ops.items() if keys & set(selection)} | set(selection)
+    config = {k: v for k, v in run_config["ops"].items() if k in wanted}
+    return {"ops": config, "loggers": run_config["loggers"]}
+
+
+def curate_in_process(
+    request: CurationRequest,
+    acav: AcavHome,
+    definitions: dg.Definitions,
+    stage: Callable[[str, int, int], None] = lambda *_: None,
+) -> dict[str, Any]:
+    """Register the sources, run every shard through ingestion and features, train the
+    clusterings, assign and select each shard, merge, export, build the SQL models and the
+    report. ``stage(label, done, total)`` reports progress. Returns the summary."""
+    began = time.perf_counter()
+    instance = local_instance(acav.root)
+    tables = acav.tables()
+    shards: list[str] = []
+    for source in request.sources:
+        shards += [
+            k for k in register_manifest(source, tables, request.shard_size) if k not in shards
+        ]
+    instance.add_dynamic_partitions("shards", shards)
+    graph = definitions.resolve_asset_graph()
+    assets = list(definitions.assets or []) + list(definitions.asset_checks or [])
+    resources = {"acav": acav}
+    run_config = _run_config(request)
+
+    def materialize(selection: Sequence[str], partition: str | None = None) -> None:
+        dg.materialize(
+            assets,
+            selection=selection,
+            partition_key=partition,
+            instance=instance,
+            resources=resources,
+            run_config=_op_config(run_config, selection),
+        )
+
+    steps = 2 * len(shards) + 3
+    done = 0
+    for shard in shards:
+        stage(f"ingest and embed {shard}", done, steps)
+        materialize(SHARD_ASSETS, shard)
+        done += 1
+    total_clips = tables.read("clips").height
+    if request.size is not None and total_clips:
+        wanted = min(1.0, max(request.shard_ratio, 2 * request.size / total_clips))
+        run_config["ops"]["shard_selection"]["config"]["ratio"] = wanted
+    stage("train clusterings", done, steps)
+    materialize(["clusterings"])
+    done += 1
+    for shard in shards:
+        stage(f"assign and select {shard}", done, steps)
+        materialize(ASSIGN_ASSETS, shard)
+        done += 1
+    stage("merge and export", done, steps)
+    materialize(PUBLISH_ASSETS)
+    done += 1
+    stage("catalog models and report", done, steps)
+    models = [k.to_user_string() for k in graph.get_all_asset_keys()
+              if graph.get(k).group_name == "catalog"]  # fmt: skip
+    materialize([*models, "curation_report"])
+    stage("done", steps, steps)
+    root = acav.storage()
+    export_dir = root.path("exports", request.export_name)
+    os.makedirs(request.out_dir, exist_ok=True)
+    for name in ("subset.csv", "subset.parquet"):
+        root.fs.get(f"{export_dir}/{name}", os.path.join(request.out_dir, name))
+    videos = tables.read("videos")
+    subset = tables.read("curated_subset", ["all"])
+    objective = instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
+    metadata = objective.asset_materialization.metadata if objective else {}
+    return {
+        "videos": videos.height,
+        "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
+        "clips": tables.read("clips").height,
+        "selected": subset.height,
+        "objective": float(metadata["objective"].value) if "objective" in metadata else None,
+        "shards": shards,
+        "out": os.path.abspath(request.out_dir),
+        "report": os.path.abspath(os.path.join(request.out_dir, "report.html")),
+        "seconds": round(time.perf_counter() - began, 2),
+    }

@@ -1,0 +1,23 @@
+"""A small generated corpus shared by the Dagster tests (rendered once per session)."""
+
+from __future__ import annotations
+
+import pytest
+
+from acav_assets.core.evaluation import CorpusInfo, generate_corpus
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> CorpusInfo:
+    """12 videos of 31-36 s (past ACAV's 30 s filter) in 3 classes, half with swapped sound."""
+    return generate_corpus(
+        tmp_path_factory.mktemp("corpus"),
+        n_videos=12,
+        n_classes=3,
+        min_seconds=31,
+        max_seconds=36,
+        width=160,
+        height=96,
+        fps=8,
+        seed=3,
+    )

@@ -1,0 +1,77 @@
+"""Sensors and the schedule: new manifests become partitions and runs exactly once, a
+malformed one is skipped with its reason, and publishing waits for new selections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from acav_assets.core.evaluation import CorpusInfo
+from acav_assets.defs.automation import curation_sensor, new_manifest_sensor, publish_schedule
+from acav_assets.defs.resources import AcavHome
+
+
+def write_manifest(folder: Path, paths: list[str], name: str = "manifest.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / name
+    manifest.write_text("path\n" + "".join(f"{p}\n" for p in paths))
+    return manifest
+
+
+def _evaluate(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None = None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"acav": acav})
+    return new_manifest_sensor(context)
+
+
+def test_a_new_manifest_yields_partitions_and_runs_once(
+    tmp_path: Path, small_corpus: CorpusInfo
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:3]
+    write_manifest(tmp_path / "home" / "sources", videos)
+    instance = dg.DagsterInstance.ephemeral()
+    result = _evaluate(instance, acav)
+    assert isinstance(result, dg.SensorResult)
+    (request,) = result.dynamic_partitions_requests
+    assert len(request.partition_keys) == 1
+    (run,) = result.run_requests
+    assert run.partition_key == request.partition_keys[0]
+    assert run.run_key == f"shard:{run.partition_key}"
+    assert acav.tables().read("sources", [run.partition_key]).height == 3
+
+    again = _evaluate(instance, acav, cursor=result.cursor)
+    assert isinstance(again, dg.SkipReason)
+
+
+def test_a_malformed_manifest_is_skipped_with_its_reason_and_the_next_good_one_runs(
+    tmp_path: Path, small_corpus: CorpusInfo
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    sources = tmp_path / "home" / "sources"
+    sources.mkdir(parents=True)
+    (sources / "a_broken.jsonl").write_text('{"path": "x.mp4"}\n{not json\n')
+    instance = dg.DagsterInstance.ephemeral()
+    skipped = _evaluate(instance, acav)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "a_broken.jsonl" in skipped.skip_message and "line 2" in skipped.skip_message
+
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:2]
+    write_manifest(sources, videos, name="b_good.csv")
+    result = _evaluate(instance, acav)
+    assert isinstance(result, dg.SensorResult)
+    assert len(result.run_requests) == 1
+    assert acav.tables().shards("sources") == [result.run_requests[0].partition_key]
+
+
+def test_curation_sensor_waits_for_embeddings(tmp_path: Path) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources={"acav": acav}
+    )
+    assert isinstance(curation_sensor(context), dg.SkipReason)
+
+
+def test_publish_schedule_skips_until_a_shard_selection_lands() -> None:
+    context = dg.build_schedule_context(instance=dg.DagsterInstance.ephemeral())
+    assert isinstance(publish_schedule(context), dg.SkipReason)
