@@ -108,18 +108,22 @@ def curation_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
     ]
 
 
+def _latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+    return records[0].storage_id if records else None
+
+
 @dg.schedule(job=publish_job, cron_schedule="*/15 * * * *")
 def publish_schedule(context: dg.ScheduleEvaluationContext):
     """Re-runs the merge, export and report when a shard selection landed after the last
     export."""
-    instance = context.instance
-    selected = instance.get_latest_materialization_event(dg.AssetKey("shard_selection"))
+    selected = _latest_storage_id(context.instance, "shard_selection")
     if selected is None:
         return dg.SkipReason("no shard selection yet")
-    exported = instance.get_latest_materialization_event(dg.AssetKey("curated_export"))
-    if exported is not None and exported.storage_id > selected.storage_id:
+    exported = _latest_storage_id(context.instance, "curated_export")
+    if exported is not None and exported > selected:
         return dg.SkipReason("no new shard selection since the last export")
-    return dg.RunRequest(run_key=f"publish:{selected.storage_id}")
+    return dg.RunRequest(run_key=f"publish:{selected}")
 
 
 defs = dg.Definitions(

@@ -72,6 +72,18 @@ def test_curation_sensor_waits_for_embeddings(tmp_path: Path) -> None:
     assert isinstance(curation_sensor(context), dg.SkipReason)
 
 
-def test_publish_schedule_skips_until_a_shard_selection_lands() -> None:
-    context = dg.build_schedule_context(instance=dg.DagsterInstance.ephemeral())
-    assert isinstance(publish_schedule(context), dg.SkipReason)
+def test_publish_schedule_runs_only_when_a_selection_landed_after_the_last_export() -> None:
+    with dg.instance_for_test() as instance:
+
+        def evaluate():
+            return publish_schedule(dg.build_schedule_context(instance=instance))
+
+        assert isinstance(evaluate(), dg.SkipReason)
+        instance.report_runless_asset_event(dg.AssetMaterialization("shard_selection"))
+        first = evaluate()
+        assert isinstance(first, dg.RunRequest)
+        instance.report_runless_asset_event(dg.AssetMaterialization("curated_export"))
+        assert isinstance(evaluate(), dg.SkipReason)
+        instance.report_runless_asset_event(dg.AssetMaterialization("shard_selection"))
+        second = evaluate()
+        assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
