@@ -26,22 +26,33 @@ log = logging.getLogger(__name__)
 
 
 def clip_windows(tables: TableStore, shard: str) -> pl.DataFrame:
-    """Columns clip_id, path, start_s, end_s of the shard's clips whose video is ``ok``."""
+    """Columns clip_id, path, start_s, end_s of the shard's clips whose video is ``ok``.
+
+    The window is read from the clip's ``media_path`` at ``media_start_s`` when ingest
+    recorded them (a downloaded section starts at 0), else from the video's own file.
+    """
     clips = tables.read("clips", [shard])
     videos = tables.read("videos", [shard]).filter(pl.col("status") == "ok")
+    empty = {"clip_id": pl.String, "path": pl.String, "start_s": pl.Float64, "end_s": pl.Float64}
     if clips.height == 0 or videos.height == 0:
-        return pl.DataFrame(
-            schema={
-                "clip_id": pl.String,
-                "path": pl.String,
-                "start_s": pl.Float64,
-                "end_s": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema=empty)
+    for column, dtype in (("media_path", pl.String), ("media_start_s", pl.Float64)):
+        if column not in clips.columns:
+            clips = clips.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    start = pl.coalesce("media_start_s", "start_s")
     return (
-        clips.join(videos.select("video_id", "path").unique("video_id"), on="video_id", how="inner")
+        clips.join(
+            videos.select("video_id", pl.col("path").alias("video_path")).unique("video_id"),
+            on="video_id",
+            how="inner",
+        )
+        .select(
+            "clip_id",
+            pl.coalesce("media_path", "video_path").alias("path"),
+            start.alias("start_s"),
+            (start + pl.col("end_s") - pl.col("start_s")).alias("end_s"),
+        )
         .filter(pl.col("path").is_not_null())
-        .select("clip_id", "path", "start_s", "end_s")
         .sort("clip_id")
     )
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from acav_assets.cli import app
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.features import EmbeddingStore
+from acav_assets.core.features import EmbeddingStore, clip_windows
 from acav_assets.core.storage import StorageRoot
 
 
@@ -76,3 +76,19 @@ def test_embed_command_rejects_a_wrong_modality_and_writes_nothing(tmp_path, med
     assert not os.path.exists(home / "embeddings")
     result = _run("--home", str(home), "--shard", "nope")
     assert result.exit_code == 1 and "nope" in result.output
+
+
+def test_clip_windows_read_sections_at_their_offset_and_skip_videos_not_ok(tmp_path, media):
+    root = _ingested(tmp_path / "home", media)
+    tables = TableStore(root)
+    clips = tables.read("clips", ["s0"]).drop("shard")
+    section = {"clip_id": "tone-9", "video_id": "tone", "start_s": 100.0, "end_s": 102.5,
+               "media_path": media["noise"], "media_start_s": 0.0}  # fmt: skip
+    tables.write("clips", "s0", pl.concat([clips, pl.DataFrame([section])], how="diagonal_relaxed"))
+    windows = clip_windows(tables, "s0")
+    assert windows.rows() == [
+        ("garbage-0", media["garbage"], 0.0, 2.0),
+        ("tone-0", media["tone"], 0.0, 2.0),
+        ("tone-1", media["tone"], 1.0, 3.0),
+        ("tone-9", media["noise"], 0.0, 2.5),
+    ]
