@@ -36,6 +36,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not (name in DEVICES or name.startswith("cuda:")):
         raise ValueError(f"unknown device {name!r}; use one of {DEVICES} or 'cuda:<index>'")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but this machine has no CUDA device")
     return torch.device(name)
 
 
