@@ -153,6 +153,8 @@ class ClipWindowDataset(Dataset):
                 clip.data = self.extractor.prepare(frames)
         except ClipDecodeError as error:
             clip.reason, clip.detail = error.reason, error.detail
+        except ValueError as error:  # prepare() refused the media: a window too short for it
+            clip.data, clip.reason, clip.detail = None, Reason.TOO_SHORT, str(error)[:500]
         clip.decode_seconds = time.perf_counter() - began
         return clip
 

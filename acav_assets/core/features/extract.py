@@ -33,8 +33,10 @@ BLACK_LUMA = 0.04  # about 10 / 255
 
 @dataclass
 class ExtractionResult:
-    """``status``: one row per clip in the ``embeddings`` table schema. ``embeddings``:
-    layer index -> (clip ids, float16 ``(n_ok, dim)``) for the clips that were embedded."""
+    """``status``: one row per clip in the ``embeddings`` table schema; ``failed`` rows carry
+    the reason they have no embedding, ``ok`` rows may carry a content warning
+    (``silent_audio``, ``black_video``, ``frozen_video``) next to the measures behind it.
+    ``embeddings``: layer index -> (clip ids, float16 ``(n_ok, dim)``) of the ``ok`` clips."""
 
     status: pl.DataFrame
     embeddings: dict[int, tuple[list[str], np.ndarray]]

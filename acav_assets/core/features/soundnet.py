@@ -113,6 +113,8 @@ class SoundNetExtractor(Extractor):
             raise ValueError(
                 f"SoundNet wants a mono waveform (n_samples,), got {tuple(media.shape)}"
             )
+        if media.numel() < SAMPLE_RATE:
+            raise ValueError(f"SoundNet needs >= 1 s of audio, got {media.numel()} samples")
         return (media.float() * INPUT_SCALE).unsqueeze(0)
 
     def _forward(self, module: torch.nn.Module, batch: torch.Tensor) -> list[torch.Tensor]:

@@ -8,7 +8,7 @@ import pytest
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
 from acav_assets.core.features import extract_shard, get_extractor
-from acav_assets.core.features.decode import decode_audio, decode_frames
+from acav_assets.core.features.decode import ClipWindowDataset, decode_audio, decode_frames
 
 
 def _clips(media, rows):
@@ -107,3 +107,17 @@ def test_extract_shard_rejects_bad_clip_tables(media):
         extract_shard(twice, extractor)
     with pytest.raises(ValueError, match="batch_size"):
         extract_shard(_clips(media, ROWS[:1]), extractor, batch_size=0)
+
+
+def test_a_window_too_short_for_the_network_is_recorded(media):
+    clips = _clips(media, [("tone", 0.0, 0.5), ("tone", 0.0, 2.0)])
+    rows = _by_id(extract_shard(clips, get_extractor("soundnet8"), num_workers=0))
+    assert rows["c0-tone"]["status"] == "failed" and rows["c0-tone"]["reason"] == "too_short"
+    assert rows["c1-tone"]["status"] == "ok"
+
+
+def test_vggish_refuses_a_window_shorter_than_one_patch_in_the_worker(media):
+    extractor = get_extractor("vggish", weights="never-loaded.pth")  # prepare() needs none
+    dataset = ClipWindowDataset([media["tone"]] * 2, [0.0, 0.0], [0.5, 2.0], extractor)
+    assert dataset[0].reason == "too_short" and "patch" in dataset[0].detail
+    assert dataset[1].reason is None and dataset[1].data.shape == (2, 96, 64)
