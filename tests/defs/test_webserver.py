@@ -81,7 +81,7 @@ def _wait_for_location(port: int, process: subprocess.Popen, timeout_s: float = 
 
 
 @pytest.fixture
-def dagster_dev(tmp_path: Path, small_corpus: CorpusInfo):
+def dagster_dev(tmp_path: Path, small_corpus: CorpusInfo, monkeypatch: pytest.MonkeyPatch):
     home, dagster_home = tmp_path / "home", tmp_path / "home" / "dagster"
     dagster_home.mkdir(parents=True)
     shutil.copy(REPO / "deployments" / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -95,6 +95,7 @@ def dagster_dev(tmp_path: Path, small_corpus: CorpusInfo):
         "DAGSTER_HOME": str(dagster_home),
         "ACAV_MEDIA_ROOTS": str(small_corpus.root),
     }
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     instance.add_dynamic_partitions("shards", shards)
     port = _free_port()
