@@ -145,3 +145,22 @@ def test_extractor_pickles_without_its_network():
     extractor = get_extractor("soundnet8").load()
     clone = pickle.loads(pickle.dumps(extractor))
     assert clone._module is None and clone.version == extractor.version
+
+
+def test_mobilenet_with_folded_batch_norm_computes_the_unfolded_network():
+    import torchvision
+
+    extractor = get_extractor("mobilenet_v2").load()
+    reference = torchvision.models.mobilenet_v2(weights=None)
+    reference.load_state_dict(torch.load(extractor.weights_path, weights_only=True))
+    reference.eval()
+    x = torch.randn(1, 2, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    expected, h = [], x.flatten(0, 1)
+    with torch.inference_mode():
+        for index, block in enumerate(reference.features):
+            h = block(h)
+            if index in (3, 6, 10, 13, 18):
+                expected.append(h.mean(dim=(2, 3)).mean(dim=0, keepdim=True).numpy())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in extractor._module.modules())
+    for got, want in zip(extractor.embed(x), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
