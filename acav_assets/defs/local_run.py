@@ -87,81 +87,107 @@ def _op_config(run_config: dict[str, Any], selection: Sequence[str]) -> dict[str
     return {"ops": config, "loggers": run_config["loggers"]}
 
 
+class LocalCuration:
+    """One curation on the local instance, in two phases: ``prepare`` registers the sources
+    and runs every shard through ingestion and features; ``finish`` trains the clusterings,
+    assigns and selects each shard, merges, exports, and builds the SQL models and the
+    report. Between them a caller may look at the data (the evaluation sets the target size
+    from the truth there). ``stage(label, done, total)`` reports progress."""
+
+    def __init__(
+        self,
+        request: CurationRequest,
+        acav: AcavHome,
+        definitions: dg.Definitions,
+        stage: Callable[[str, int, int], None] = lambda *_: None,
+    ) -> None:
+        self.request = request
+        self.acav = acav
+        self.definitions = definitions
+        self.stage = stage
+        self.instance = local_instance(acav.root)
+        self.tables = acav.tables()
+        self.shards: list[str] = []
+        self.began = time.perf_counter()
+        self._assets = list(definitions.assets or []) + list(definitions.asset_checks or [])
+        self._done = 0
+
+    def _materialize(self, selection: Sequence[str], partition: str | None = None) -> None:
+        run_config = _op_config(_run_config(self.request), selection)
+        dg.materialize(
+            self._assets,
+            selection=selection,
+            partition_key=partition,
+            instance=self.instance,
+            resources={"acav": self.acav},
+            run_config=run_config,
+        )
+
+    def _step(self, label: str) -> None:
+        self.stage(label, self._done, 2 * len(self.shards) + 3)
+        self._done += 1
+
+    def prepare(self) -> list[str]:
+        for source in self.request.sources:
+            keys = register_manifest(source, self.tables, self.request.shard_size)
+            self.shards += [k for k in keys if k not in self.shards]
+        self.instance.add_dynamic_partitions("shards", self.shards)
+        for shard in self.shards:
+            self._step(f"ingest and embed {shard}")
+            self._materialize(SHARD_ASSETS, shard)
+        return self.shards
+
+    def finish(self) -> dict[str, Any]:
+        request, tables = self.request, self.tables
+        total_clips = tables.read("clips").height
+        if request.size is not None and total_clips:
+            needed = 2 * request.size / total_clips
+            request.shard_ratio = min(1.0, max(request.shard_ratio, needed))
+        self._step("train clusterings")
+        self._materialize(["clusterings"])
+        for shard in self.shards:
+            self._step(f"assign and select {shard}")
+            self._materialize(ASSIGN_ASSETS, shard)
+        self._step("merge and export")
+        self._materialize(PUBLISH_ASSETS)
+        self._step("catalog models and report")
+        graph = self.definitions.resolve_asset_graph()
+        models = [k.to_user_string() for k in graph.get_all_asset_keys()
+                  if graph.get(k).group_name == "catalog"]  # fmt: skip
+        self._materialize([*models, "curation_report"])
+        self.stage("done", self._done, self._done)
+        return self._summary()
+
+    def _summary(self) -> dict[str, Any]:
+        request, tables = self.request, self.tables
+        root = self.acav.storage()
+        export_dir = root.path("exports", request.export_name)
+        os.makedirs(request.out_dir, exist_ok=True)
+        for name in ("subset.csv", "subset.parquet"):
+            root.fs.get(f"{export_dir}/{name}", os.path.join(request.out_dir, name))
+        videos = tables.read("videos")
+        latest = self.instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
+        metadata = latest.asset_materialization.metadata if latest else {}
+        return {
+            "videos": videos.height,
+            "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
+            "clips": tables.read("clips").height,
+            "selected": tables.read("curated_subset", ["all"]).height,
+            "objective": float(metadata["objective"].value) if "objective" in metadata else None,
+            "shards": self.shards,
+            "out": os.path.abspath(request.out_dir),
+            "report": os.path.abspath(os.path.join(request.out_dir, "report.html")),
+            "seconds": round(time.perf_counter() - self.began, 2),
+        }
+
+
 def curate_in_process(
     request: CurationRequest,
     acav: AcavHome,
     definitions: dg.Definitions,
     stage: Callable[[str, int, int], None] = lambda *_: None,
 ) -> dict[str, Any]:
-    """Register the sources, run every shard through ingestion and features, train the
-    clusterings, assign and select each shard, merge, export, build the SQL models and the
-    report. ``stage(label, done, total)`` reports progress. Returns the summary."""
-    began = time.perf_counter()
-    instance = local_instance(acav.root)
-    tables = acav.tables()
-    shards: list[str] = []
-    for source in request.sources:
-        shards += [
-            k for k in register_manifest(source, tables, request.shard_size) if k not in shards
-        ]
-    instance.add_dynamic_partitions("shards", shards)
-    graph = definitions.resolve_asset_graph()
-    assets = list(definitions.assets or []) + list(definitions.asset_checks or [])
-    resources = {"acav": acav}
-    run_config = _run_config(request)
-
-    def materialize(selection: Sequence[str], partition: str | None = None) -> None:
-        dg.materialize(
-            assets,
-            selection=selection,
-            partition_key=partition,
-            instance=instance,
-            resources=resources,
-            run_config=_op_config(run_config, selection),
-        )
-
-    steps = 2 * len(shards) + 3
-    done = 0
-    for shard in shards:
-        stage(f"ingest and embed {shard}", done, steps)
-        materialize(SHARD_ASSETS, shard)
-        done += 1
-    total_clips = tables.read("clips").height
-    if request.size is not None and total_clips:
-        wanted = min(1.0, max(request.shard_ratio, 2 * request.size / total_clips))
-        run_config["ops"]["shard_selection"]["config"]["ratio"] = wanted
-    stage("train clusterings", done, steps)
-    materialize(["clusterings"])
-    done += 1
-    for shard in shards:
-        stage(f"assign and select {shard}", done, steps)
-        materialize(ASSIGN_ASSETS, shard)
-        done += 1
-    stage("merge and export", done, steps)
-    materialize(PUBLISH_ASSETS)
-    done += 1
-    stage("catalog models and report", done, steps)
-    models = [k.to_user_string() for k in graph.get_all_asset_keys()
-              if graph.get(k).group_name == "catalog"]  # fmt: skip
-    materialize([*models, "curation_report"])
-    stage("done", steps, steps)
-    root = acav.storage()
-    export_dir = root.path("exports", request.export_name)
-    os.makedirs(request.out_dir, exist_ok=True)
-    for name in ("subset.csv", "subset.parquet"):
-        root.fs.get(f"{export_dir}/{name}", os.path.join(request.out_dir, name))
-    videos = tables.read("videos")
-    subset = tables.read("curated_subset", ["all"])
-    objective = instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
-    metadata = objective.asset_materialization.metadata if objective else {}
-    return {
-        "videos": videos.height,
-        "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
-        "clips": tables.read("clips").height,
-        "selected": subset.height,
-        "objective": float(metadata["objective"].value) if "objective" in metadata else None,
-        "shards": shards,
-        "out": os.path.abspath(request.out_dir),
-        "report": os.path.abspath(os.path.join(request.out_dir, "report.html")),
-        "seconds": round(time.perf_counter() - began, 2),
-    }
+    """The whole graph for ``request``; returns the summary."""
+    curation = LocalCuration(request, acav, definitions, stage)
+    curation.prepare()
+    return curation.finish()

@@ -2,7 +2,11 @@
 clusterings, select shards and merge them, and export the curated set."""
 
 from acav_assets.core.curation.checks import embedding_defects
-from acav_assets.core.curation.clusterings import ClusteringSet, EmbeddingSource
+from acav_assets.core.curation.clusterings import (
+    ClusteringSet,
+    EmbeddingSource,
+    embedding_sources,
+)
 from acav_assets.core.curation.export import ExportResult, export_subset
 from acav_assets.core.curation.picking import SelectionOutcome, select_clips
 
@@ -12,6 +16,7 @@ __all__ = [
     "ExportResult",
     "SelectionOutcome",
     "embedding_defects",
+    "embedding_sources",
     "export_subset",
     "select_clips",
 ]

@@ -35,6 +35,18 @@ class EmbeddingSource:
     version: str
 
 
+def embedding_sources(store: EmbeddingStore, extractors: dict[str, str]) -> list[EmbeddingSource]:
+    """The stored embeddings to cluster, one extractor per modality, with their versions."""
+    sources = []
+    for modality, name in extractors.items():
+        shards = store.shards(name)
+        if not shards:
+            raise ValueError(f"no {modality} embeddings by {name!r} yet: embed some shards first")
+        version = (store.meta(name, shards[-1]) or {}).get("version", "")
+        sources.append(EmbeddingSource(modality, name, version))
+    return sources
+
+
 class ClusteringSet:
     """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``)."""
 

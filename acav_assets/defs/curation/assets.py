@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from acav_assets.core.curation import ClusteringSet, EmbeddingSource, select_clips
+from acav_assets.core.curation import ClusteringSet, embedding_sources, select_clips
 from acav_assets.core.curation.picking import save_merged_selection
 from acav_assets.core.curation.tables import merge_candidates
 from acav_assets.core.features import EmbeddingStore
@@ -25,17 +25,6 @@ EMBEDDING_ASSETS = ["audio_embeddings", "visual_embeddings"]
 SUBSET_SHARD = "all"
 
 
-def _sources(store: EmbeddingStore, config: ClusteringConfig) -> list[EmbeddingSource]:
-    sources = []
-    for modality, name in (("audio", config.audio_extractor), ("visual", config.visual_extractor)):
-        shards = store.shards(name)
-        if not shards:
-            raise ValueError(f"no {modality} embeddings by {name!r} yet: embed some shards first")
-        version = (store.meta(name, shards[-1]) or {}).get("version", "")
-        sources.append(EmbeddingSource(modality, name, version))
-    return sources
-
-
 @dg.asset(
     deps=EMBEDDING_ASSETS,
     group_name="curation",
@@ -52,7 +41,7 @@ def clusterings(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     root = acav.storage()
     store = EmbeddingStore(root)
-    sources = _sources(store, config)
+    sources = embedding_sources(store, config.extractors())
     shards = sorted(set.intersection(*(set(store.shards(s.extractor)) for s in sources)))
     trained = ClusteringSet.train(
         store,

@@ -22,6 +22,9 @@ class ClusteringConfig(dg.Config):
     visual_extractor: str = DEFAULT_VISUAL_EXTRACTOR
     max_cluster_share: float = 0.5
 
+    def extractors(self) -> dict[str, str]:
+        return {"audio": self.audio_extractor, "visual": self.visual_extractor}
+
     def resolved_k(self) -> int | str:
         return self.k if self.k == "auto" else int(self.k)
 
