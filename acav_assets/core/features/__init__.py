@@ -8,7 +8,12 @@ from acav_assets.core.features.registry import (
     EXTRACTORS,
     get_extractor,
 )
-from acav_assets.core.features.shards import clip_windows, embed_shards, pending_shards
+from acav_assets.core.features.shards import (
+    clip_windows,
+    embed_shards,
+    pending_shards,
+    save_result,
+)
 from acav_assets.core.features.store import EmbeddingStore, write_status
 
 __all__ = [
@@ -24,5 +29,6 @@ __all__ = [
     "extract_shard",
     "get_extractor",
     "pending_shards",
+    "save_result",
     "write_status",
 ]
