@@ -5,9 +5,11 @@ Every command shows progress on stderr and prints one JSON summary as its last l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -402,23 +404,36 @@ def _default_roots(sources: list[str]) -> list[str]:
     )  # fmt: skip
 
 
-def _run_curation(request: Any, home: str | None) -> dict[str, Any]:
-    """The asset graph in this process, with a progress bar over its stages."""
+@contextlib.contextmanager
+def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar over the stages of a long command, and its ``stage`` callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from acav_assets.definitions import defs
-    from acav_assets.defs.local_run import curate_in_process
-    from acav_assets.defs.resources import AcavHome
-
-    acav = AcavHome(root=resolve_home(home), media_roots=list(request.allowed_roots))
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("[progress.description]{task.description}", *columns, console=stderr) as bar:
-        task = bar.add_task("curating", total=None)
+        task = bar.add_task("starting", total=None)
 
         def stage(label: str, done: int, total: int) -> None:
             bar.update(task, description=label, completed=done, total=total)
 
-        return curate_in_process(request, acav, defs, stage)
+        yield stage
+
+
+def _operational(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a pipeline command; a failure of the pipeline is a message and exit code 1."""
+    import dagster as dg
+
+    try:
+        return run()
+    except (dg.DagsterError, ValueError, OSError) as error:
+        stderr.print(f"[red]failed:[/] {type(error).__name__}: {error}")
+        raise typer.Exit(1) from None
+
+
+def _acav_home(home: str | None, roots: list[str]) -> Any:
+    from acav_assets.defs.resources import AcavHome
+
+    return AcavHome(root=resolve_home(home), media_roots=roots)
 
 
 @app.command("curate")
@@ -472,11 +487,102 @@ def curate(
         clip_strategy=clip_strategy, min_duration_s=min_duration, k=k, seed=seed,
         strategy=strategy, estimator=estimator, pairing=pairing, webdataset=webdataset,
     )  # fmt: skip
-    try:
-        summary = _run_curation(request, home)
-    except Exception as error:  # an operational failure: say what and exit 1
-        stderr.print(f"[red]curation failed:[/] {type(error).__name__}: {error}")
-        raise typer.Exit(1) from None
+    from acav_assets.definitions import defs
+    from acav_assets.defs.local_run import curate_in_process
+
+    acav = _acav_home(home, list(request.allowed_roots))
+    with _stage_bar() as stage:
+        summary = _operational(lambda: curate_in_process(request, acav, defs, stage))
+    print_summary(summary)
+
+
+SeedsOption = Annotated[int, typer.Option(min=1, help="Seeds of clustering and selection.")]
+
+
+def _evaluate(corpus: str, out: str, home: str | None, seeds: int, **options: Any) -> dict:
+    from acav_assets.definitions import defs
+    from acav_assets.defs.local_run import CurationRequest, evaluate_in_process
+
+    corpus = os.path.abspath(corpus)
+    request = CurationRequest(
+        sources=[os.path.join(corpus, "manifest.csv")],
+        out_dir=out,
+        allowed_roots=[corpus],
+        **options,
+    )
+    acav = _acav_home(home, [corpus])
+    with _stage_bar() as stage:
+        return _operational(
+            lambda: evaluate_in_process(
+                request, acav, defs, corpus, seeds=range(seeds), stage=stage
+            )
+        )
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    precision = summary["precision"]
+    lifts = ", ".join(
+        f"{name} {value:.3f} ({precision['acav'] - value:+.3f})"
+        for name, value in precision.items()
+        if name != "acav"
+    )
+    return (
+        f"acav precision {precision['acav']:.3f} +/- {summary['precision_std']['acav']:.3f} "
+        f"at the true-set size {summary['true_set_size']} of {summary['candidates']} clips; "
+        f"baselines (acav's lead): {lifts}"
+    )
+
+
+@app.command("evaluate")
+def evaluate(
+    corpus: Annotated[str, typer.Option(help="A corpus with manifest.csv and truth.csv.")],
+    out: Annotated[
+        str | None, typer.Option(help="Output folder (default: CORPUS/../evaluation).")
+    ] = None,
+    home: HomeOption = None,
+    seeds: SeedsOption = 5,
+    k: Annotated[str, typer.Option(help="Clusters per clustering: 'auto' or a number.")] = "auto",
+    strategy: Annotated[str, typer.Option(help="backward, forward or forward+swap.")] = "backward",
+    estimator: Annotated[str, typer.Option(help="plugin, adjusted or miller_madow.")] = "plugin",
+    pairing: Annotated[str, typer.Option(help="bipartite, combination or diagonal.")] = "bipartite",
+) -> None:
+    """Curate a corpus with known audio-visual correspondence to the size of its true set and
+    score acav against random, CCA ranking and contrastive baselines over several seeds."""
+    if not os.path.isfile(os.path.join(corpus, "truth.csv")):
+        raise typer.BadParameter(f"{corpus!r} has no truth.csv", param_hint="--corpus")
+    out = out or os.path.join(os.path.dirname(os.path.abspath(corpus)), "evaluation")
+    summary = _evaluate(corpus, out, home, seeds, k=k, strategy=strategy, estimator=estimator,
+                        pairing=pairing)  # fmt: skip
+    stderr.print(_headline(summary))
+    print_summary(summary)
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[
+        str, typer.Option(help="Folder for the corpus, the export and the report.")
+    ] = "demo",
+    videos: Annotated[int, typer.Option(min=20, help="Videos in the generated corpus.")] = 120,
+    seeds: SeedsOption = 5,
+    home: HomeOption = None,
+) -> None:
+    """The whole product on a generated corpus: render videos with known audio-visual
+    correspondence (half with swapped sound), curate them through the Dagster graph,
+    evaluate against the baselines, and write report.html."""
+    from acav_assets.core.evaluation import generate_corpus
+
+    corpus = os.path.join(os.path.abspath(out), "corpus")
+    if not os.path.isfile(os.path.join(corpus, "truth.csv")):
+        with _stage_bar() as stage:
+            generate_corpus(
+                corpus,
+                n_videos=videos,
+                progress=lambda done, total: stage("rendering the demo corpus", done, total),
+            )
+    summary = _evaluate(corpus, out, home, seeds)
+    stderr.print(f"report: {summary['report']}")
+    stderr.print(f"export: {os.path.join(summary['out'], 'subset.csv')}")
+    stderr.print(_headline(summary))
     print_summary(summary)
 
 

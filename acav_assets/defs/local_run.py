@@ -3,6 +3,8 @@ and ``acav demo`` run, and what the UI then shows in its history."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -11,8 +13,14 @@ from typing import Any
 
 import dagster as dg
 
+from acav_assets.core.curation import embedding_sources
+from acav_assets.core.curation.correspondence import evaluate_correspondence
+from acav_assets.core.evaluation import load_truth
+from acav_assets.core.features import EmbeddingStore
 from acav_assets.core.media import register_manifest
 from acav_assets.defs.automation import SHARD_ASSETS
+from acav_assets.defs.curation.config import ClusteringConfig
+from acav_assets.defs.export.report import EVALUATION_PATH
 from acav_assets.defs.resources import AcavHome
 
 ASSIGN_ASSETS = ["cluster_assignments", "shard_selection"]
@@ -43,8 +51,13 @@ class CurationRequest:
 
 
 def local_instance(home: str) -> dg.DagsterInstance:
-    """The Dagster instance under ``<home>/dagster`` (SQLite), shared with ``make dev``."""
+    """The Dagster instance under ``<home>/dagster`` (SQLite), shared with ``make dev``. SQLite
+    needs a local disk, so for a bucket it is ``$DAGSTER_HOME``, else a cache folder per URL."""
     folder = os.path.join(home, "dagster")
+    if "://" in home:
+        digest = hashlib.sha256(home.encode()).hexdigest()[:16]
+        cache = os.path.join(os.path.expanduser("~"), ".cache", "acav", f"dagster-{digest}")
+        folder = os.environ.get("DAGSTER_HOME") or cache
     os.makedirs(folder, exist_ok=True)
     return dg.DagsterInstance.from_config(folder)
 
@@ -191,3 +204,50 @@ def curate_in_process(
     curation = LocalCuration(request, acav, definitions, stage)
     curation.prepare()
     return curation.finish()
+
+
+def evaluate_in_process(
+    request: CurationRequest,
+    acav: AcavHome,
+    definitions: dg.Definitions,
+    corpus_dir: str,
+    *,
+    seeds: Sequence[int],
+    stage: Callable[[str, int, int], None] = lambda *_: None,
+) -> dict[str, Any]:
+    """Curate a corpus with a known truth to the size of its true set, after scoring acav
+    and the baselines over ``seeds``; the scores go into the report and the summary."""
+    curation = LocalCuration(request, acav, definitions, stage)
+    curation.prepare()
+    stage(f"evaluate over {len(seeds)} seeds", 0, len(seeds))
+    root = acav.storage()
+    sources = embedding_sources(EmbeddingStore(root), ClusteringConfig().extractors())
+    result = evaluate_correspondence(
+        root,
+        curation.tables,
+        load_truth(corpus_dir),
+        sources,
+        seeds=seeds,
+        k=ClusteringConfig(k=request.k).resolved_k(),
+        pairing=request.pairing,
+        estimator=request.estimator,
+        strategy=request.strategy,
+        progress=lambda done, total: stage(f"evaluate seed {done}/{total}", done, total),
+    )
+    payload = json.dumps(result, indent=2).encode()
+    root.write_bytes(root.path(*EVALUATION_PATH), payload)
+    request.size = result["true_set_size"]
+    summary = curation.finish()
+    with open(os.path.join(request.out_dir, "evaluation.json"), "wb") as handle:
+        handle.write(payload)
+    precision = {name: m["precision"] for name, m in result["methods"].items()}
+    summary.update(
+        {
+            "true_set_size": result["true_set_size"],
+            "candidates": result["candidates"],
+            "precision": {name: round(p["mean"], 4) for name, p in precision.items()},
+            "precision_std": {name: round(p["std"], 4) for name, p in precision.items()},
+            "seconds": round(time.perf_counter() - curation.began, 2),
+        }
+    )
+    return summary
