@@ -1,6 +1,10 @@
-"""Shared fixtures: every test gets its own storage root and no inherited ACAV_HOME."""
+"""Shared fixtures: every test gets its own storage root and no inherited ACAV_HOME; tests
+that need an object store share one S3-compatible server (moto) on 127.0.0.1."""
 
 from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,3 +20,23 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
 @pytest.fixture
 def storage(tmp_path) -> StorageRoot:
     return StorageRoot(str(tmp_path / "root"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's server speaking the S3 protocol over HTTP; give each test its own bucket."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -7,13 +7,10 @@ it through s3fs exactly as it would talk to MinIO or AWS, with credentials and e
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import Iterator
 
 import polars as pl
 import pytest
-from moto.server import ThreadedMotoServer
 
 from acav_assets.core.catalog import Catalog, TableStore, default_catalog_path
 from acav_assets.core.storage import TEMP_SUFFIX, StorageRoot
@@ -21,30 +18,13 @@ from acav_assets.core.storage import TEMP_SUFFIX, StorageRoot
 pytestmark = pytest.mark.slow_io
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3_root(endpoint: str) -> StorageRoot:
+def s3_root(s3_endpoint: str) -> StorageRoot:
     """A fresh bucket per test, so tests never see each other's keys."""
     options = {
         "key": "acav-test-key",
         "secret": "acav-test-secret",
-        "client_kwargs": {"endpoint_url": endpoint, "region_name": "eu-west-1"},
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "eu-west-1"},
         # A fresh s3fs instance per test: fsspec caches instances by their options.
         "skip_instance_cache": True,
     }
@@ -175,11 +155,11 @@ def test_s3_catalog_exposes_empty_typed_view_before_first_shard(s3_root: Storage
 
 
 def test_s3_root_takes_endpoint_and_credentials_from_standard_aws_env(
-    endpoint: str, s3_root: StorageRoot, monkeypatch: pytest.MonkeyPatch
+    s3_endpoint: str, s3_root: StorageRoot, monkeypatch: pytest.MonkeyPatch
 ):
     """The cluster sets only AWS_* variables (k8s/storage/object-store.yaml); s3fs reads them."""
     s3_root.write_bytes(s3_root.path("probe.txt"), b"written with storage_options")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "acav-env-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "acav-env-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import posixpath
 import subprocess
 import tarfile
@@ -56,6 +57,26 @@ def _tar_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def _cut_clips(root: StorageRoot, rows: pl.DataFrame) -> dict[str, bytes]:
+    """Each row's clip file by clip id. ffmpeg reads local files only, so media in an object
+    store is copied to a scratch folder, one video at a time, and removed once cut."""
+    clips = {}
+    with tempfile.TemporaryDirectory(prefix="acav-export-") as scratch:
+        for (media_path,), group in rows.group_by("media_path", maintain_order=True):
+            source = media_path.removeprefix("file://")
+            fetched = "://" in source
+            if fetched:
+                source = posixpath.join(scratch, posixpath.basename(media_path))
+                root.fs.get(media_path, source)
+            for row in group.iter_rows(named=True):
+                start = row["media_start_s"]
+                end = start + row["end_s"] - row["start_s"]
+                clips[row["clip_id"]] = cut_clip(source, start, end)
+            if fetched:
+                os.remove(source)
+    return clips
+
+
 def _write_webdataset(
     root: StorageRoot,
     folder: str,
@@ -66,12 +87,12 @@ def _write_webdataset(
     files = []
     for start in range(0, rows.height, clips_per_shard):
         path = posixpath.join(folder, "webdataset", f"shard-{start // clips_per_shard:06d}.tar")
+        shard_rows = rows.slice(start, clips_per_shard)
+        clips = _cut_clips(root, shard_rows)
         with root.open_atomic(path) as handle, tarfile.open(fileobj=handle, mode="w") as tar:
-            for row in rows.slice(start, clips_per_shard).iter_rows(named=True):
+            for row in shard_rows.iter_rows(named=True):
                 key = row["clip_id"]
-                start = row["media_start_s"]
-                end = start + row["end_s"] - row["start_s"]
-                _tar_member(tar, f"{key}.mp4", cut_clip(row["media_path"], start, end))
+                _tar_member(tar, f"{key}.mp4", clips[key])
                 described = {c: row[c] for c in EXPORT_COLUMNS}
                 _tar_member(tar, f"{key}.json", json.dumps(described, default=str).encode())
                 if embeddings is not None:
