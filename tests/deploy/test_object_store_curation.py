@@ -236,3 +236,17 @@ def test_bucket_webdataset_holds_the_same_clips_and_embeddings(
             clip = tmp_path / name.replace(":", "_")
             clip.write_bytes(data)
             assert probe_video(clip).duration_s == pytest.approx(10.0, abs=0.3)
+
+
+def test_bucket_report_shows_every_preview_the_local_one_does(on_disk: Curated, in_bucket: Curated):
+    """The report's top and bottom clips have a frame and sound wherever their media lives."""
+    pages = {}
+    for run in (on_disk, in_bucket):
+        root = run.acav.storage()
+        stored = root.read_bytes(root.path("reports", "report.html")).decode()
+        assert (run.out / "report.html").read_text() == stored
+        pages[run is in_bucket] = stored
+    frames = [page.count('src="data:image/jpeg;base64,') for page in pages.values()]
+    assert frames[0] == frames[1] > 0
+    assert pages[True].count("no frame") == pages[False].count("no frame") == 0
+    assert pages[True].count("no sound") == pages[False].count("no sound") == 0

@@ -3,14 +3,14 @@ when asked, WebDataset tar shards holding each clip's file and embeddings."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-import os
 import posixpath
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,23 +57,29 @@ def _tar_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+@contextlib.contextmanager
+def local_media(root: StorageRoot, media_path: str) -> Iterator[str]:
+    """A path ffmpeg can open: the file itself, or for media in an object store a scratch
+    copy, removed on exit (ffmpeg reads no s3:// URLs)."""
+    source = media_path.removeprefix("file://")
+    if "://" not in source:
+        yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="acav-media-") as scratch:
+        local = posixpath.join(scratch, posixpath.basename(source))
+        root.fs.get(media_path, local)
+        yield local
+
+
 def _cut_clips(root: StorageRoot, rows: pl.DataFrame) -> dict[str, bytes]:
-    """Each row's clip file by clip id. ffmpeg reads local files only, so media in an object
-    store is copied to a scratch folder, one video at a time, and removed once cut."""
+    """Each row's clip file by clip id, fetching each remote video once."""
     clips = {}
-    with tempfile.TemporaryDirectory(prefix="acav-export-") as scratch:
-        for (media_path,), group in rows.group_by("media_path", maintain_order=True):
-            source = media_path.removeprefix("file://")
-            fetched = "://" in source
-            if fetched:
-                source = posixpath.join(scratch, posixpath.basename(media_path))
-                root.fs.get(media_path, source)
+    for (media_path,), group in rows.group_by("media_path", maintain_order=True):
+        with local_media(root, media_path) as source:
             for row in group.iter_rows(named=True):
                 start = row["media_start_s"]
                 end = start + row["end_s"] - row["start_s"]
                 clips[row["clip_id"]] = cut_clip(source, start, end)
-            if fetched:
-                os.remove(source)
     return clips
 
 

@@ -11,7 +11,8 @@ import polars as pl
 
 from acav_assets.core.catalog import TableStore
 from acav_assets.core.curation.clusterings import ClusteringSet
-from acav_assets.core.curation.picking import load_merged_selection
+from acav_assets.core.curation.export import local_media
+from acav_assets.core.curation.picking import TRACE_STEPS, load_merged_selection
 from acav_assets.core.curation.tables import export_rows
 from acav_assets.core.evaluation import (
     ClipPreview,
@@ -52,19 +53,19 @@ def best_pair(labels: pl.DataFrame, columns: Sequence[str], ks: Sequence[int]) -
     return a, v
 
 
-def _previews(rows: pl.DataFrame, caption: str) -> list[ClipPreview]:
+def _previews(root: StorageRoot, rows: pl.DataFrame, caption: str) -> list[ClipPreview]:
     previews = []
     for row in rows.iter_rows(named=True):
         start = row["media_start_s"]
-        previews.append(
-            extract_preview(
-                row["media_path"],
+        with local_media(root, row["media_path"]) as path:
+            preview = extract_preview(
+                path,
                 start,
                 start + row["end_s"] - row["start_s"],
                 label=row["clip_id"],
                 caption=f"{caption}; {row['url']} @ {row['start_s']:.1f}s",
             )
-        )
+        previews.append(preview)
     return previews
 
 
@@ -88,7 +89,7 @@ def build_report_data(
     assigned = assigned.filter(pl.col("clustering_version") == trained.version)
     videos = tables.read("videos")
     chosen = assigned.join(subset.select("clip_id", "rank"), on="clip_id", how="inner")
-    _, trace = load_merged_selection(root)
+    _, trace, strategy = load_merged_selection(root)
     pair = best_pair(chosen, trained.columns, trained.ks) if chosen.height else None
     table = None
     if pair is not None:
@@ -123,13 +124,14 @@ def build_report_data(
         title=title,
         summary=summary,
         objective_trace=trace,
+        objective_steps=TRACE_STEPS.get(strategy, "steps"),
         contingency=table,
         contingency_pair=pair or ("audio clustering", "visual clustering"),
         cluster_sizes={c: np.asarray(s) for c, s in trained.sample_sizes.items()},
         failures=_failures(tables),
         stage_seconds=dict(stage_seconds or {}),
-        top_clips=_previews(ranked.head(N_PREVIEWS), "selected"),
-        bottom_clips=_previews(bottom, "not selected"),
+        top_clips=_previews(root, ranked.head(N_PREVIEWS), "selected"),
+        bottom_clips=_previews(root, bottom, "not selected"),
     )
     if evaluation:
         data.true_set_size = int(evaluation["true_set_size"])
