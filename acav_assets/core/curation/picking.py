@@ -14,7 +14,13 @@ from acav_assets.core.selection import BatchGreedySelector, SelectionState, obje
 from acav_assets.core.storage import StorageRoot
 
 MERGED_FOLDER = "selections/merged"
-TRACE_FILE = "trace.npy"
+TRACE_FILE = "trace.npz"
+# What one step of each strategy's objective trace is.
+TRACE_STEPS = {
+    "forward": "selected clips",
+    "backward": "elimination rounds",
+    "forward+swap": "selected clips, then swap rounds",
+}
 
 
 @dataclass(frozen=True)
@@ -109,12 +115,13 @@ def save_merged_selection(root: StorageRoot, outcome: SelectionOutcome) -> str:
     folder = MERGED_FOLDER
     outcome.selector.state_.save(root, folder)
     buffer = io.BytesIO()
-    np.save(buffer, outcome.trace)
+    np.savez(buffer, trace=outcome.trace, strategy=np.array(outcome.selector.strategy))
     root.write_bytes(root.path(folder, TRACE_FILE), buffer.getvalue())
     return root.path(folder)
 
 
-def load_merged_selection(root: StorageRoot) -> tuple[SelectionState, np.ndarray]:
-    """The state and trace saved by :func:`save_merged_selection`."""
-    trace = np.load(io.BytesIO(root.read_bytes(root.path(MERGED_FOLDER, TRACE_FILE))))
-    return SelectionState.load(root, MERGED_FOLDER), trace
+def load_merged_selection(root: StorageRoot) -> tuple[SelectionState, np.ndarray, str]:
+    """The state, the trace and the strategy saved by :func:`save_merged_selection`."""
+    with np.load(io.BytesIO(root.read_bytes(root.path(MERGED_FOLDER, TRACE_FILE)))) as saved:
+        trace, strategy = saved["trace"], str(saved["strategy"])
+    return SelectionState.load(root, MERGED_FOLDER), trace, strategy

@@ -59,6 +59,7 @@ class ReportData:
     true_set_size: int | None = None
     objective_trace: np.ndarray | None = None
     objective_label: str = "objective F(S), nats"
+    objective_steps: str = "selected clips"  # what one step of the trace is
     contingency: np.ndarray | None = None
     contingency_pair: tuple[str, str] = ("audio clustering", "visual clustering")
     cluster_sizes: Mapping[str, np.ndarray] = field(default_factory=dict)
@@ -159,7 +160,7 @@ def _objective_section(data: ReportData) -> str:
     return line_chart(
         [Series("objective", np.arange(1, y.size + 1), y)],
         title="objective during selection",
-        xlabel="selected clips",
+        xlabel=data.objective_steps,
         ylabel=data.objective_label,
     )
 

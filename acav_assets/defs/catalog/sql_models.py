@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from acav_assets.core.catalog import SqlModel, SqlProject, TestOutcome
+from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.resources import AcavHome
 
@@ -60,6 +61,7 @@ def build_model_asset(project: SqlProject, model: SqlModel) -> dg.AssetsDefiniti
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
         kinds={"duckdb", "sql"},
         pool="catalog_writes",
+        op_tags=k8s_op_tags(cpu="1", memory="4Gi"),
         metadata={"file": str(model.file), "materialized": model.materialized},
     )
     def _model(acav: AcavHome) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
