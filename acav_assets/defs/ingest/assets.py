@@ -33,20 +33,12 @@ class IngestConfig(dg.Config):
     max_failed_share: float = 0.5
 
     def options(self, acav: AcavHome) -> IngestOptions:
-        roots = self.allowed_roots or acav.allowed_roots()
+        """The core options: these fields under the same names, the allowed roots (else the
+        resource's), and the cookies file the cluster mounts."""
+        fields = self.model_dump(exclude={"allowed_roots", "max_failed_share"})
         return IngestOptions(
-            allowed_roots=tuple(roots),
-            clip_strategy=self.clip_strategy,
-            clips_per_video=self.clips_per_video,
-            min_duration_s=self.min_duration_s,
-            max_duration_s=self.max_duration_s,
-            min_height=self.min_height,
-            max_height=self.max_height,
-            concurrent_downloads=self.concurrent_downloads,
-            retries=self.retries,
-            socket_timeout=self.socket_timeout,
-            rate_limit=self.rate_limit,
-            proxy=self.proxy,
+            **fields,
+            allowed_roots=tuple(self.allowed_roots or acav.allowed_roots()),
             cookies_file=os.environ.get("ACAV_YTDLP_COOKIES") or None,
         )
 
