@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 
 import dagster as dg
 
@@ -56,7 +57,12 @@ def new_manifest_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
     reason, and does not hold back the others."""
     root = acav.storage()
     seen: dict[str, str] = json.loads(context.cursor or "{}")
-    files = [p for p in root.glob("sources", "*") if root.fs.isfile(p)]
+    # As URLs (``s3://...``) when the root is remote: the manifest is read from the bucket.
+    files = [
+        root.uri("sources", posixpath.basename(p))
+        for p in root.glob("sources", "*")
+        if root.fs.isfile(p)
+    ]
     added: list[str] = []
     problems: list[str] = []
     for path in files:

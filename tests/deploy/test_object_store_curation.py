@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
@@ -28,9 +29,10 @@ import pytest
 from acav_assets.core.catalog import TableStore
 from acav_assets.core.curation import ClusteringSet
 from acav_assets.core.evaluation import CorpusInfo, generate_corpus
-from acav_assets.core.media import probe_video
+from acav_assets.core.media import ManifestError, load_manifest, probe_video, register_manifest
 from acav_assets.core.storage import TEMP_SUFFIX
 from acav_assets.definitions import defs
+from acav_assets.defs.automation import new_manifest_sensor
 from acav_assets.defs.local_run import CurationRequest, curate_in_process
 from acav_assets.defs.resources import AcavHome
 
@@ -114,6 +116,21 @@ def on_disk(
     return _curate(acav, corpus, manifest, folder / "out")
 
 
+def _bucket_home(endpoint: str, state: Path, corpus: CorpusInfo) -> AcavHome:
+    """A root at ``s3://<fresh bucket>/acav``; the catalog file stays under ``state``."""
+    bucket = f"acav-{uuid.uuid4().hex[:12]}"
+    acav = AcavHome(
+        root=f"s3://{bucket}/acav",
+        catalog_path=str(state / "catalog.duckdb"),
+        media_roots=[str(corpus.root)],
+        s3_endpoint_url=endpoint,
+        s3_access_key_id="acav-test-key",
+        s3_secret_access_key="acav-test-secret",
+    )
+    acav.storage().fs.mkdir(bucket)
+    return acav
+
+
 @pytest.fixture(scope="module")
 def in_bucket(
     tmp_path_factory: pytest.TempPathFactory,
@@ -124,16 +141,7 @@ def in_bucket(
     """The same curation with the root at ``s3://<fresh bucket>/acav``; only the DuckDB file
     and Dagster's SQLite instance stay on local disk (neither can live in a bucket)."""
     folder = tmp_path_factory.mktemp("bucket")
-    bucket = f"acav-{uuid.uuid4().hex[:12]}"
-    acav = AcavHome(
-        root=f"s3://{bucket}/acav",
-        catalog_path=str(folder / "state" / "catalog.duckdb"),
-        media_roots=[str(corpus.root)],
-        s3_endpoint_url=s3_endpoint,
-        s3_access_key_id="acav-test-key",
-        s3_secret_access_key="acav-test-secret",
-    )
-    acav.storage().fs.mkdir(bucket)
+    acav = _bucket_home(s3_endpoint, folder / "state", corpus)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DAGSTER_HOME", str(folder / "state" / "dagster"))
         yield _curate(acav, corpus, manifest, folder / "out")
@@ -250,3 +258,29 @@ def test_bucket_report_shows_every_preview_the_local_one_does(on_disk: Curated, 
     assert frames[0] == frames[1] > 0
     assert pages[True].count("no frame") == pages[False].count("no frame") == 0
     assert pages[True].count("no sound") == pages[False].count("no sound") == 0
+
+
+def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
+    s3_endpoint: str, corpus: CorpusInfo, tmp_path: Path
+):
+    """``new_manifest_sensor`` reads ``<root>/sources/`` in the bucket, as on a cluster."""
+    acav = _bucket_home(s3_endpoint, tmp_path, corpus)
+    root = acav.storage()
+    videos = sorted(str(p) for p in (corpus.root / "videos").iterdir())[:3]
+    root.write_bytes(root.path("sources", "a_relative.txt"), b"videos/x.mp4\n")
+    root.write_bytes(root.path("sources", "b_good.csv"), ("path\n" + "\n".join(videos)).encode())
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources={"acav": acav}
+    )
+    result = new_manifest_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    (run,) = result.run_requests
+    sources = acav.tables().read("sources", [run.partition_key])
+    assert sorted(sources["path"]) == videos
+    assert sources["source"].unique().to_list() == [root.uri("sources", "b_good.csv")]
+    assert run.partition_key.startswith("b_good-")
+    assert acav.tables().shards("sources") == [run.partition_key]
+    with pytest.raises(ManifestError, match="line 1: path 'videos/x.mp4' is relative"):
+        register_manifest(root.uri("sources", "a_relative.txt"), acav.tables())
+    with pytest.raises(ManifestError, match="read only through a remote root"):
+        load_manifest(root.uri("sources", "b_good.csv"))

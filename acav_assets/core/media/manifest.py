@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 import pyarrow.parquet as pq
 
+from acav_assets.core.storage import StorageRoot
+
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv", ".mpg", ".mpeg", ".ts", ".ogv"}
 )
@@ -100,15 +102,28 @@ def video_id_for(*, url: str | None, youtube_id: str | None, path: str | None) -
     raise ValueError("a video needs a url, a youtube_id or a path")
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
-    """Read and check a whole manifest; raise ``ManifestError`` at the first bad line."""
-    source = os.path.abspath(os.fspath(path))
+def load_manifest(path: str | os.PathLike[str], root: StorageRoot | None = None) -> Manifest:
+    """Read and check a whole manifest; raise ``ManifestError`` at the first bad line.
+
+    A URL such as ``s3://bucket/acav/sources/list.csv`` (a manifest dropped into an object
+    store) is read through ``root``'s filesystem and credentials; its paths must be absolute.
+    """
+    text = os.fspath(path)
+    if "://" in text and not text.startswith("file://"):
+        if root is None or root.is_local:
+            raise ManifestError(text, None, "a manifest URL is read only through a remote root")
+        if not root.fs.isfile(text):
+            raise ManifestError(text, None, "no such file")
+        return _parse(text, root.fs.cat_file(text), base=None)
+    source = os.path.abspath(text)
     if os.path.isdir(source):
         return _load_folder(source)
     if not os.path.isfile(source):
         raise ManifestError(source, None, "no such file")
-    data = _read_bytes(source)
-    base = os.path.dirname(source)
+    return _parse(source, _read_bytes(source), base=os.path.dirname(source))
+
+
+def _parse(source: str, data: bytes, base: str | None) -> Manifest:
     suffix = os.path.splitext(source)[1].lower()
     if suffix in (".csv", ".tsv"):
         records = _delimited_records(source, data, "\t" if suffix == ".tsv" else ",")
@@ -256,7 +271,7 @@ def _seconds(source: str, line: int, name: str, value: object) -> float | None:
     return seconds
 
 
-def _check_row(source: str, line: int, fields: dict, base: str) -> tuple:
+def _check_row(source: str, line: int, fields: dict, base: str | None) -> tuple:
     if "" in fields:  # a bare line: a URL or a path
         bare = fields[""].strip()
         named = {"url": bare} if "://" in bare else {"path": bare}
@@ -275,7 +290,10 @@ def _check_row(source: str, line: int, fields: dict, base: str) -> tuple:
             raise ManifestError(source, line, f"url {url!r} is not http(s)")
         youtube_id = youtube_id_from_url(url)
     if path is not None:
-        path = os.path.abspath(os.path.join(base, os.path.expanduser(path)))
+        path = os.path.expanduser(path)
+        if base is None and not os.path.isabs(path):
+            raise ManifestError(source, line, f"path {path!r} is relative in a remote manifest")
+        path = os.path.abspath(os.path.join(base or "", path))
     start = _seconds(source, line, "start", named.get("start_s"))
     end = _seconds(source, line, "end", named.get("end_s"))
     if (start is None) != (end is None):

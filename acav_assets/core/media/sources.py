@@ -68,11 +68,12 @@ def register_manifest(
     path: str | os.PathLike[str], tables: TableStore, shard_size: int = 1000
 ) -> list[str]:
     """Check the whole manifest, then write its shards to ``sources``; return their keys.
+    A manifest URL (``s3://...``) is read with the credentials of the tables' root.
 
     All or nothing: a bad line raises ``ManifestError`` before anything is written, and a
     failed write removes the shards this call had written.
     """
-    manifest = load_manifest(path)
+    manifest = load_manifest(path, tables.root)
     shards = shard_manifest(manifest, shard_size=shard_size)
     now = datetime.now(UTC)
     written: list[str] = []
