@@ -29,7 +29,14 @@ import pytest
 from acav_assets.core.catalog import TableStore
 from acav_assets.core.curation import ClusteringSet
 from acav_assets.core.evaluation import CorpusInfo, generate_corpus
-from acav_assets.core.media import ManifestError, load_manifest, probe_video, register_manifest
+from acav_assets.core.media import (
+    IngestOptions,
+    ManifestError,
+    ingest_shard,
+    load_manifest,
+    probe_video,
+    register_manifest,
+)
 from acav_assets.core.storage import TEMP_SUFFIX
 from acav_assets.definitions import defs
 from acav_assets.defs.automation import new_manifest_sensor
@@ -284,3 +291,26 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
         register_manifest(root.uri("sources", "a_relative.txt"), acav.tables())
     with pytest.raises(ManifestError, match="read only through a remote root"):
         load_manifest(root.uri("sources", "b_good.csv"))
+
+
+def test_reingesting_a_bucket_shard_reuses_its_downloads(in_bucket: Curated, corpus: CorpusInfo):
+    """Runs last: it rewrites the shard's videos and clips (with the same content)."""
+    root, tables = in_bucket.acav.storage(), in_bucket.acav.tables()
+    (shard,) = in_bucket.summary["shards"]
+    media_before = root.glob("media", shard, "*")
+    columns = ["video_id", "status", "path", "sha256", "duration_s"]
+    videos_before = tables.read("videos").select(columns).sort("video_id")
+    clips_before = tables.read("clips").drop("run_id").sort("clip_id")
+
+    stats = ingest_shard(
+        root,
+        tables,
+        shard,
+        IngestOptions(allowed_roots=(str(corpus.root),)),
+        run_id="again",
+        code_version="again",
+    )
+    assert (stats.downloaded, stats.reused, stats.ok) == (0, 4, 8)  # the 4 URLs
+    assert root.glob("media", shard, "*") == media_before
+    assert tables.read("videos").select(columns).sort("video_id").equals(videos_before)
+    assert tables.read("clips").drop("run_id").sort("clip_id").equals(clips_before)
