@@ -59,6 +59,8 @@ def local_instance(home: str) -> dg.DagsterInstance:
         cache = os.path.join(os.path.expanduser("~"), ".cache", "acav", f"dagster-{digest}")
         folder = os.environ.get("DAGSTER_HOME") or cache
     os.makedirs(folder, exist_ok=True)
+    # `make dev` puts deployments/dagster.yaml there, which names its storage by $DAGSTER_HOME.
+    os.environ["DAGSTER_HOME"] = folder
     return dg.DagsterInstance.from_config(folder)
 
 

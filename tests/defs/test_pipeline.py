@@ -52,3 +52,15 @@ def test_every_asset_materializes_and_every_check_passes(
     lineage = acav.catalog().query("select * from lineage order by rank")
     assert lineage.height == 8 and lineage["source"].null_count() == 0
     assert dg.AssetKey("curation_report") in graph.get_all_asset_keys()
+
+
+def test_the_local_instance_reads_the_instance_file_that_make_dev_installs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    folder = tmp_path / "home" / "dagster"
+    folder.mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[2]
+    (folder / "dagster.yaml").write_text((repo / "deployments" / "dagster.yaml").read_text())
+    instance = local_instance(str(tmp_path / "home"))
+    assert Path(instance.root_directory) == folder
