@@ -14,7 +14,9 @@ from acav_assets.core.storage import StorageRoot
 @pytest.fixture(autouse=True)
 def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     monkeypatch.setenv("ACAV_HOME", str(tmp_path_factory.mktemp("acav_home")))
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # Recorded, then removed: whatever a test (or local_instance) sets is undone after it.
+    monkeypatch.setenv("DAGSTER_HOME", "")
+    monkeypatch.delenv("DAGSTER_HOME")
 
 
 @pytest.fixture
