@@ -314,3 +314,22 @@ def test_reingesting_a_bucket_shard_reuses_its_downloads(in_bucket: Curated, cor
     assert root.glob("media", shard, "*") == media_before
     assert tables.read("videos").select(columns).sort("video_id").equals(videos_before)
     assert tables.read("clips").drop("run_id").sort("clip_id").equals(clips_before)
+
+
+def test_sql_model_step_on_a_fresh_pod_builds_its_refs_from_the_bucket(
+    on_disk: Curated, in_bucket: Curated, tmp_path: Path
+):
+    """On a cluster every step is a pod with its own (empty) catalog file, since DuckDB's
+    file cannot live in the bucket: the ``lineage`` step must create the models it refers to."""
+    fields = {**in_bucket.acav.model_dump(), "catalog_path": str(tmp_path / "pod.duckdb")}
+    pod = AcavHome(**fields)
+    assets = list(defs.assets or []) + list(defs.asset_checks or [])
+    result = dg.materialize(
+        assets,
+        selection=["lineage"],
+        resources={"acav": pod},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    query = "select rank, clip_id, video_id, source from lineage order by rank"
+    assert pod.catalog().query(query).equals(on_disk.acav.catalog().query(query))

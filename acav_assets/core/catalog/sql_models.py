@@ -241,6 +241,21 @@ class SqlProject:
             raise model.error(f"SQL failed: {error}") from error
         return int(rows)
 
+    def create_missing_upstream(self, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+        """Create the models ``name`` depends on, directly or not, that the database lacks:
+        with the root in an object store each step may open a fresh local catalog file."""
+        needed, stack = set(), list(self.models[name].depends_on)
+        while stack:
+            if (dep := stack.pop()) not in needed:
+                needed.add(dep)
+                stack.extend(self.models[dep].depends_on)
+        present = {row[0] for row in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+        present |= {row[0] for row in con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+        created = [n for n in self._order if n in needed and n not in present]
+        for dep in created:
+            self.materialize(con, dep)
+        return created
+
     def run(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """Materialize every model in dependency order; returns row counts."""
         return {model.name: self.materialize(con, model.name) for model in self.order()}

@@ -68,6 +68,7 @@ def build_model_asset(project: SqlProject, model: SqlModel) -> dg.AssetsDefiniti
         catalog = acav.catalog()
         with catalog.connect(write=True) as con:
             catalog.refresh_views(con)
+            project.create_missing_upstream(con, model.name)
             rows = project.materialize(con, model.name)
             outcomes = project.test(con, model.name)
         yield dg.MaterializeResult(
