@@ -212,6 +212,16 @@ def test_catalog_reads_bucket_tables_in_place(on_disk: Curated, in_bucket: Curat
     assert catalog.query(query).equals(on_disk.acav.catalog().query(query))
 
 
+def test_bucket_run_keeps_dagster_history_under_dagster_home(in_bucket: Curated):
+    """SQLite cannot live in a bucket: the run history goes to ``$DAGSTER_HOME``."""
+    home = in_bucket.out.parent / "state" / "dagster"
+    assert list(home.rglob("*.db"))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
+        metadata = event.asset_materialization.metadata
+        assert metadata["objective"].value == in_bucket.summary["objective"]
+
+
 def test_downloaded_videos_are_kept_in_the_bucket(in_bucket: Curated):
     root = in_bucket.acav.storage()
     videos = TableStore(root).read("videos")
