@@ -183,7 +183,7 @@ def test_bucket_curation_reaches_the_same_objective_and_clusterings(
     assert remote.columns == local.columns
 
 
-def test_bucket_holds_every_product_and_no_temporary_object(in_bucket: Curated):
+def test_bucket_holds_every_product_and_no_temporary_object(on_disk: Curated, in_bucket: Curated):
     root = in_bucket.acav.storage()
     keys = [k[len(root.base) + 1 :] for k in root.fs.find(root.base)]
     folders = {k.split("/")[0] for k in keys}
@@ -196,7 +196,7 @@ def test_bucket_holds_every_product_and_no_temporary_object(in_bucket: Curated):
     assert "reports/report.html" in keys
     assert not [k for k in keys if k.endswith(TEMP_SUFFIX)]
     assert not [k for k in keys if k.endswith(".duckdb") or k.endswith(".db")]
-    assert TableStore(root).tables() == TableStore(in_bucket.acav.storage()).tables()
+    assert TableStore(root).tables() == on_disk.acav.tables().tables()
 
 
 def test_catalog_reads_bucket_tables_in_place(on_disk: Curated, in_bucket: Curated):
@@ -304,7 +304,8 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
 
 
 def test_reingesting_a_bucket_shard_reuses_its_downloads(in_bucket: Curated, corpus: CorpusInfo):
-    """Runs last: it rewrites the shard's videos and clips (with the same content)."""
+    """It rewrites the shard's videos and clips, with the same content: later tests may read
+    them."""
     root, tables = in_bucket.acav.storage(), in_bucket.acav.tables()
     (shard,) = in_bucket.summary["shards"]
     media_before = root.glob("media", shard, "*")
