@@ -8,7 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.acav-installed
 ACAV_HOME ?= $(CURDIR)/.acav
-export ACAV_HOME
+# Dagster's own history is SQLite on local disk: beside the data, or in a cache folder when
+# the storage root is a bucket.
+DAGSTER_HOME ?= $(if $(findstring ://,$(ACAV_HOME)),$(HOME)/.cache/acav/dagster,$(ACAV_HOME)/dagster)
+export ACAV_HOME DAGSTER_HOME
 
 .PHONY: setup system-deps demo test dev
 
@@ -43,6 +46,6 @@ test: setup
 	$(BIN)/pytest
 
 dev: setup
-	mkdir -p $(ACAV_HOME)/dagster
-	cp -n deployments/dagster.yaml $(ACAV_HOME)/dagster/dagster.yaml 2>/dev/null || true
-	DAGSTER_HOME=$(ACAV_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp deployments/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1

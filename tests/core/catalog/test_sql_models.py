@@ -97,3 +97,16 @@ def test_the_shipped_project_loads_and_runs_on_an_empty_catalog(storage) -> None
         counts = project.run(con)
         assert set(counts) == set(names)
         assert all(o.passed for name in names for o in project.test(con, name))
+
+
+def test_a_fresh_catalog_file_gets_the_upstream_models_a_model_needs(tmp_path: Path) -> None:
+    _write(tmp_path, "base", "select 1 as x")
+    _write(tmp_path, "middle", "select x + 1 as x from {{ ref('base') }}")
+    _write(tmp_path, "top", "select x * 2 as y from {{ ref('middle') }}")
+    _write(tmp_path, "unrelated", "select 0 as z")
+    project = SqlProject.load(tmp_path)
+    con = duckdb.connect()
+    assert project.create_missing_upstream(con, "top") == ["base", "middle"]
+    assert project.create_missing_upstream(con, "top") == []
+    assert project.materialize(con, "top") == 1
+    assert con.sql("select y from top").fetchall() == [(4,)]

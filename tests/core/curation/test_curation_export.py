@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from acav_assets.core.curation import export_subset
+from acav_assets.core.curation.export import local_media
 from acav_assets.core.storage import StorageRoot
 
 
@@ -81,3 +82,21 @@ def test_export_names_missing_columns(storage: StorageRoot, video: str) -> None:
     with pytest.raises(ValueError, match="lack columns \\['media_path', 'media_start_s'\\]"):
         export_subset(storage, "x", _rows(video).drop("media_path", "media_start_s"),
                       webdataset=True)  # fmt: skip
+
+
+def test_local_media_is_the_file_itself_or_a_scratch_copy_removed_after(
+    storage: StorageRoot, video: str, s3_endpoint: str
+) -> None:
+    with local_media(storage, video) as path:
+        assert path == video
+    with local_media(storage, f"file://{video}") as path:
+        assert path == video
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": s3_endpoint,
+               "region_name": "eu-west-1"}}  # fmt: skip
+    bucket = StorageRoot("s3://local-media-test/acav", options)
+    bucket.fs.mkdir("local-media-test", region_name="eu-west-1")
+    remote = "s3://local-media-test/acav/media/v.mp4"
+    bucket.fs.put(video, remote)
+    with local_media(bucket, remote) as path:
+        assert Path(path).read_bytes() == Path(video).read_bytes()
+    assert not Path(path).exists()
