@@ -18,7 +18,7 @@ def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
 ) -> None:
     corpus = tmp_path / "corpus"
     generate_corpus(
-        corpus, n_videos=32, n_classes=4, min_seconds=31, max_seconds=34,
+        corpus, n_videos=36, n_classes=6, min_seconds=31, max_seconds=34,
         width=160, height=96, fps=8, seed=5,
     )  # fmt: skip
     out = tmp_path / "evaluation"
