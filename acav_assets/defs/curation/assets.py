@@ -16,6 +16,7 @@ from acav_assets.defs.curation.config import (
     SubsetConfig,
 )
 from acav_assets.defs.execution import k8s_op_tags
+from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
 from acav_assets.defs.progress import log_progress
 from acav_assets.defs.resources import AcavHome
@@ -61,8 +62,15 @@ def clusterings(
         metadata={
             "version": trained.version,
             "shards": len(shards),
-            "ks": dg.MetadataValue.json(dict(zip(trained.columns, trained.ks, strict=True))),
-            "largest_cluster_share": dg.MetadataValue.json(shares),
+            "clusterings": dg.MetadataValue.md(
+                markdown_table(
+                    ["clustering", "k", "largest cluster share", "sample"],
+                    [
+                        (c, k, f"{shares[c]:.3f}", sum(trained.sample_sizes[c]))
+                        for c, k in zip(trained.columns, trained.ks, strict=True)
+                    ],
+                )
+            ),
         },
         data_version=dg.DataVersion(trained.version),
     )
