@@ -113,6 +113,14 @@ def catalog_query(
 # --- ingest command ---
 
 
+def _default_roots(sources: list[str]) -> list[str]:
+    """Folders local videos may be read from: the sources' own folders."""
+    return sorted(
+        {os.path.abspath(s if os.path.isdir(s) else os.path.dirname(os.path.abspath(s)))
+         for s in sources}
+    )  # fmt: skip
+
+
 @app.command("ingest")
 def ingest(
     manifests: Annotated[
@@ -176,12 +184,7 @@ def ingest(
             load_manifest(manifest)
         except ManifestError as error:
             raise typer.BadParameter(str(error), param_hint="MANIFESTS") from None
-    roots = allow_root or sorted(
-        {
-            os.path.abspath(m if os.path.isdir(m) else os.path.dirname(os.path.abspath(m)))
-            for m in manifests
-        }
-    )
+    roots = allow_root or _default_roots(manifests)
     options = IngestOptions(
         allowed_roots=tuple(roots),
         clip_strategy=clip_strategy,
@@ -396,14 +399,6 @@ def select(
 # --- curate and demo commands ---
 
 
-def _default_roots(sources: list[str]) -> list[str]:
-    """Folders local videos may be read from: the sources' own folders."""
-    return sorted(
-        {os.path.abspath(s if os.path.isdir(s) else os.path.dirname(os.path.abspath(s)))
-         for s in sources}
-    )  # fmt: skip
-
-
 @contextlib.contextmanager
 def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar over the stages of a long command, and its ``stage`` callback."""
@@ -428,6 +423,21 @@ def _operational(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     except (dg.DagsterError, ValueError, OSError) as error:
         stderr.print(f"[red]failed:[/] {type(error).__name__}: {error}")
         raise typer.Exit(1) from None
+
+
+def _check_search(k: str, strategy: str, estimator: str, pairing: str) -> None:
+    """Refuse bad selection options before hours of ingestion, not after."""
+    from acav_assets.core.selection import ESTIMATORS, PAIRINGS, STRATEGIES
+
+    if k != "auto" and not (k.isdigit() and int(k) >= 2):
+        raise typer.BadParameter(f"{k!r}: use 'auto' or a whole number >= 2", param_hint="--k")
+    for value, allowed, hint in (
+        (strategy, STRATEGIES, "--strategy"),
+        (estimator, ESTIMATORS, "--estimator"),
+        (pairing, PAIRINGS, "--pairing"),
+    ):
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r}: use one of {list(allowed)}", param_hint=hint)
 
 
 def _acav_home(home: str | None, roots: list[str]) -> Any:
@@ -476,6 +486,7 @@ def curate(
 
     if ratio is not None and size is not None:
         raise typer.BadParameter("give --ratio or --size, not both", param_hint="--ratio")
+    _check_search(k, strategy, estimator, pairing)
     for source in sources:
         try:
             load_manifest(source)
@@ -550,6 +561,7 @@ def evaluate(
     score acav against random, CCA ranking and contrastive baselines over several seeds."""
     if not os.path.isfile(os.path.join(corpus, "truth.csv")):
         raise typer.BadParameter(f"{corpus!r} has no truth.csv", param_hint="--corpus")
+    _check_search(k, strategy, estimator, pairing)
     out = out or os.path.join(os.path.dirname(os.path.abspath(corpus)), "evaluation")
     summary = _evaluate(corpus, out, home, seeds, k=k, strategy=strategy, estimator=estimator,
                         pairing=pairing)  # fmt: skip

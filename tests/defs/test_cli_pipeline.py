@@ -56,3 +56,13 @@ def test_curate_rejects_size_and_ratio_together(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "not both" in result.output
+
+
+def test_curate_refuses_an_unknown_search_option_before_any_work(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--strategy", "sideways",
+              "--home", str(tmp_path / "home")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "sideways" in result.output
+    assert not (tmp_path / "home").exists()
