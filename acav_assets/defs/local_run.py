@@ -64,8 +64,17 @@ def local_instance(home: str) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(folder)
 
 
-def _run_config(request: CurationRequest) -> dict[str, Any]:
-    selection = {
+# The ops behind the multi-assets, whose config applies when any of their assets runs.
+_MULTI_ASSET_OPS = {
+    "ingested_shard": {"videos", "clips"},
+    "embedded_shard": {"audio_embeddings", "visual_embeddings"},
+}
+
+
+def _run_config(request: CurationRequest, selection: Sequence[str]) -> dict[str, Any]:
+    """Run config of the ops that materializing ``selection`` runs (Dagster rejects config
+    for ops outside the run)."""
+    search = {
         "strategy": request.strategy,
         "estimator": request.estimator,
         "pairing": request.pairing,
@@ -78,28 +87,18 @@ def _run_config(request: CurationRequest) -> dict[str, Any]:
             "min_duration_s": request.min_duration_s,
         },
         "clusterings": {"k": request.k, "seed": request.seed},
-        "shard_selection": {**selection, "ratio": request.shard_ratio},
-        "curated_subset": {**selection, "size": request.size, "ratio": request.ratio},
+        "shard_selection": {**search, "ratio": request.shard_ratio},
+        "curated_subset": {**search, "size": request.size, "ratio": request.ratio},
         "curated_export": {"name": request.export_name, "webdataset": request.webdataset},
         "curation_report": {"copy_to": os.path.join(request.out_dir, "report.html")},
     }
     for op, extra in request.ops_extra.items():
         ops.setdefault(op, {}).update(extra)
+    wanted = set(selection) | {op for op, keys in _MULTI_ASSET_OPS.items() if keys & set(selection)}
     return {
-        "ops": {op: {"config": config} for op, config in ops.items()},
+        "ops": {op: {"config": config} for op, config in ops.items() if op in wanted},
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
-
-
-def _op_config(run_config: dict[str, Any], selection: Sequence[str]) -> dict[str, Any]:
-    """Only the config of ops that a partial materialization runs (Dagster rejects extras)."""
-    ops = {
-        "ingested_shard": {"videos", "clips"},
-        "embedded_shard": {"audio_embeddings", "visual_embeddings"},
-    }
-    wanted = {op for op, keys in ops.items() if keys & set(selection)} | set(selection)
-    config = {k: v for k, v in run_config["ops"].items() if k in wanted}
-    return {"ops": config, "loggers": run_config["loggers"]}
 
 
 class LocalCuration:
@@ -128,7 +127,7 @@ class LocalCuration:
         self._done = 0
 
     def _materialize(self, selection: Sequence[str], partition: str | None = None) -> None:
-        run_config = _op_config(_run_config(self.request), selection)
+        run_config = _run_config(self.request, selection)
         dg.materialize(
             self._assets,
             selection=selection,
