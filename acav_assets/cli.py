@@ -556,6 +556,7 @@ def evaluate(
     strategy: Annotated[str, typer.Option(help="backward, forward or forward+swap.")] = "backward",
     estimator: Annotated[str, typer.Option(help="plugin, adjusted or miller_madow.")] = "plugin",
     pairing: Annotated[str, typer.Option(help="bipartite, combination or diagonal.")] = "bipartite",
+    clip_strategy: Annotated[str, typer.Option(help="shots, middle or uniform.")] = "shots",
 ) -> None:
     """Curate a corpus with known audio-visual correspondence to the size of its true set and
     score acav against random, CCA ranking and contrastive baselines over several seeds."""
@@ -564,7 +565,7 @@ def evaluate(
     _check_search(k, strategy, estimator, pairing)
     out = out or os.path.join(os.path.dirname(os.path.abspath(corpus)), "evaluation")
     summary = _evaluate(corpus, out, home, seeds, k=k, strategy=strategy, estimator=estimator,
-                        pairing=pairing)  # fmt: skip
+                        pairing=pairing, clip_strategy=clip_strategy)  # fmt: skip
     stderr.print(_headline(summary))
     print_summary(summary)
 
