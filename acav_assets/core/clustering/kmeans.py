@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 K_MAX = 32
 K_MIN = 2
-CLIPS_PER_CELL = 2
+CLIPS_PER_CELL = 1  # chosen by measurement: benchmarks/RESULTS.md, "The k rule"
 CENTROIDS_FILE = "centroids.npy"
 CONFIG_FILE = "config.json"
 
@@ -34,9 +34,10 @@ def resolve_k(
 ) -> int:
     """The number of clusters: an explicit ``k``, or the largest k <= k_max with n >= c k^2.
 
-    Why: a k-by-k contingency table needs far more clips than cells, otherwise selection
-    chases noise (on 144 clips k = 32 was no better than random; k = 8 or 16 was). ``c = 2``
-    gives k = 18 on 720 clips and the paper's 32 from 2,048 clips on.
+    Why: a k-by-k contingency table needs enough clips per cell, otherwise selection chases
+    noise (on 144 clips k = 32 was no better than random; k = 8 or 16 was). ``c = 1`` gives
+    k = 15 on 240 clips, 26 on 720, and the paper's 32 from 1,024 clips on; under backward
+    search it beat c = 2 on 240 clips and matched it on 450 and 720.
     """
     if isinstance(k, str):
         if k != "auto":

@@ -23,16 +23,18 @@ def blobs(n: int, k: int, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 @given(st.integers(2, 100_000))
-def test_auto_k_is_largest_k_up_to_32_with_two_clips_per_cell(n):
+def test_auto_k_is_largest_k_up_to_32_with_a_clip_per_cell(n):
     k = resolve_k(n)
     assert 2 <= k <= 32
-    reference = max([c for c in range(2, 33) if n >= 2 * c * c], default=2)
+    reference = max([c for c in range(2, 33) if n >= c * c], default=2)
     assert k == reference
 
 
 def test_auto_k_follows_the_measured_examples():
-    assert resolve_k(144) == 8
-    assert resolve_k(720) == 18
+    assert resolve_k(144) == 12
+    assert resolve_k(240) == 15
+    assert resolve_k(720) == 26
+    assert resolve_k(720, c=2) == 18
     assert resolve_k(1_000_000) == 32
     assert resolve_k(720, c=20) == 6
     assert resolve_k(10, k=7) == 7
