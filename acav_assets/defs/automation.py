@@ -97,14 +97,21 @@ def curation_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
     embedded = sorted(
         set(store.shards(defaults.audio_extractor)) & set(store.shards(defaults.visual_extractor))
     )
-    embedded = [s for s in embedded if shard_partitions.has_partition_key(s, context.instance)]
+    embedded = [
+        s
+        for s in embedded
+        if shard_partitions.has_partition_key(s, dynamic_partitions_store=context.instance)
+    ]
     if not embedded:
         return dg.SkipReason("no shard has both audio and visual embeddings yet")
     version = ClusteringSet.latest_version(root)
     if version is None:
         return dg.RunRequest(job_name=clustering_job.name, run_key=f"first-clustering:{embedded}")
     assigned = acav.tables().read("cluster_assignments")
-    done = set(assigned.filter(assigned["clustering_version"] == version)["shard"].to_list())
+    done = set()
+    if "clustering_version" in assigned.columns:
+        current = assigned.filter(assigned["clustering_version"] == version)
+        done = set(current["shard"].to_list())
     todo = [s for s in embedded if s not in done]
     if not todo:
         return dg.SkipReason(f"every embedded shard is assigned under clustering {version}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from acav_assets.core.evaluation import CorpusInfo
 from acav_assets.defs.automation import curation_sensor, new_manifest_sensor, publish_schedule
@@ -87,3 +88,53 @@ def test_publish_schedule_runs_only_when_a_selection_landed_after_the_last_expor
         instance.report_runless_asset_event(dg.AssetMaterialization("shard_selection"))
         second = evaluate()
         assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
+
+
+def _embed_fake_shard(store, shard: str, seed: int) -> None:
+    """Stored embeddings under the default extractors' names, as a shard run leaves them."""
+    import numpy as np
+
+    from acav_assets.core.features import DEFAULT_AUDIO_EXTRACTOR, DEFAULT_VISUAL_EXTRACTOR
+
+    rng = np.random.default_rng(seed)
+    ids = [f"{shard}_{i}" for i in range(40)]
+    for name in (DEFAULT_AUDIO_EXTRACTOR, DEFAULT_VISUAL_EXTRACTOR):
+        store.write(name, shard, 0, ids, rng.normal(size=(40, 6)))
+        store.write_meta(name, shard, {"version": f"{name}-test"})
+
+
+def test_curation_sensor_trains_first_then_assigns_each_shard_once_per_version(
+    tmp_path: Path,
+) -> None:
+    from acav_assets.core.curation import ClusteringSet, embedding_sources
+    from acav_assets.core.features import EmbeddingStore
+    from acav_assets.defs.curation.config import ClusteringConfig
+
+    acav = AcavHome(root=str(tmp_path / "home"))
+    store = EmbeddingStore(acav.storage())
+    for seed, shard in enumerate(("s1", "s2")):
+        _embed_fake_shard(store, shard, seed)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("shards", ["s1", "s2"])
+
+        def evaluate():
+            context = dg.build_sensor_context(instance=instance, resources={"acav": acav})
+            return curation_sensor(context)
+
+        first = evaluate()
+        assert isinstance(first, dg.RunRequest) and first.job_name == "train_clusterings"
+        sources = embedding_sources(store, ClusteringConfig().extractors())
+        trained = ClusteringSet.train(store, sources, ["s1", "s2"], k=3)
+        trained.save(acav.storage())
+        requests = evaluate()
+        assert [(r.job_name, r.partition_key) for r in requests] == [
+            ("assign_and_select_shard", "s1"),
+            ("assign_and_select_shard", "s2"),
+        ]
+        frame = trained.assign(store, "s1").with_columns(
+            pl.lit(trained.version).alias("clustering_version")
+        )
+        acav.tables().write("cluster_assignments", "s1", frame)
+        (remaining,) = evaluate()
+        assert remaining.partition_key == "s2"
+        assert remaining.run_key == f"assign:s2:{trained.version}"
