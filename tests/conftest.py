@@ -30,6 +30,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on, for a server a test starts."""
+    return _free_port()
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's server speaking the S3 protocol over HTTP; give each test its own bucket."""

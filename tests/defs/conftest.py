@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from acav_assets.core.evaluation import CorpusInfo, generate_corpus
@@ -24,3 +27,16 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> CorpusInfo:
         fps=8,
         seed=3,
     )
+
+
+@pytest.fixture
+def write_manifest() -> Callable[..., Path]:
+    """Writes a one-column CSV manifest of video paths: ``write(folder, paths, name=...)``."""
+
+    def write(folder: Path, paths: list[str], name: str = "manifest.csv") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = folder / name
+        manifest.write_text("path\n" + "".join(f"{p}\n" for p in paths))
+        return manifest
+
+    return write

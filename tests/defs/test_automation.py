@@ -13,20 +13,13 @@ from acav_assets.defs.automation import curation_sensor, new_manifest_sensor, pu
 from acav_assets.defs.resources import AcavHome
 
 
-def write_manifest(folder: Path, paths: list[str], name: str = "manifest.csv") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = folder / name
-    manifest.write_text("path\n" + "".join(f"{p}\n" for p in paths))
-    return manifest
-
-
 def _evaluate(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None = None):
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"acav": acav})
     return new_manifest_sensor(context)
 
 
 def test_a_new_manifest_yields_partitions_and_runs_once(
-    tmp_path: Path, small_corpus: CorpusInfo
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
 ) -> None:
     acav = AcavHome(root=str(tmp_path / "home"))
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:3]
@@ -46,7 +39,7 @@ def test_a_new_manifest_yields_partitions_and_runs_once(
 
 
 def test_a_malformed_manifest_is_skipped_with_its_reason_and_the_next_good_one_runs(
-    tmp_path: Path, small_corpus: CorpusInfo
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
 ) -> None:
     acav = AcavHome(root=str(tmp_path / "home"))
     sources = tmp_path / "home" / "sources"

@@ -31,14 +31,13 @@ def _ingest(home: str, dagster_home: str, media_root: str, shard: str) -> None:
 
 
 def test_two_shard_runs_at_once_leave_a_consistent_catalog(
-    tmp_path: Path, small_corpus: CorpusInfo
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
 ) -> None:
     home, dagster_home = tmp_path / "home", tmp_path / "home" / "dagster"
     dagster_home.mkdir(parents=True)
     acav = AcavHome(root=str(home))
-    manifest = tmp_path / "manifest.csv"
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:6]
-    manifest.write_text("path\n" + "".join(f"{v}\n" for v in videos))
+    manifest = write_manifest(tmp_path, videos)
     shards = register_manifest(manifest, acav.tables(), shard_size=3)
     assert len(shards) == 2
     dg.DagsterInstance.from_config(str(dagster_home)).add_dynamic_partitions("shards", shards)

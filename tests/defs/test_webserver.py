@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,12 +48,6 @@ query($path: [String!]!) {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     request = urllib.request.Request(
@@ -81,13 +74,18 @@ def _wait_for_location(port: int, process: subprocess.Popen, timeout_s: float = 
 
 
 @pytest.fixture
-def dagster_dev(tmp_path: Path, small_corpus: CorpusInfo, monkeypatch: pytest.MonkeyPatch):
+def dagster_dev(
+    tmp_path: Path,
+    small_corpus: CorpusInfo,
+    monkeypatch: pytest.MonkeyPatch,
+    write_manifest,
+    free_port: int,
+):
     home, dagster_home = tmp_path / "home", tmp_path / "home" / "dagster"
     dagster_home.mkdir(parents=True)
     shutil.copy(REPO / "deployments" / "dagster.yaml", dagster_home / "dagster.yaml")
-    manifest = tmp_path / "manifest.csv"
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:4]
-    manifest.write_text("path\n" + "".join(f"{v}\n" for v in videos))
+    manifest = write_manifest(tmp_path, videos)
     shards = register_manifest(manifest, TableStore(StorageRoot(str(home))), shard_size=2)
     env = {
         **os.environ,
@@ -98,7 +96,7 @@ def dagster_dev(tmp_path: Path, small_corpus: CorpusInfo, monkeypatch: pytest.Mo
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     instance.add_dynamic_partitions("shards", shards)
-    port = _free_port()
+    port = free_port
     process = subprocess.Popen(
         [Path(sys.executable).parent / "dagster", "dev", "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
