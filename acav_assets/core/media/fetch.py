@@ -20,6 +20,7 @@ from typing import Any
 import yt_dlp
 from yt_dlp.utils import download_range_func
 
+from acav_assets.core.media.options import DownloadSettings
 from acav_assets.core.reasons import Reason
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,6 @@ class Fetched:
     sections: list[tuple[float, float]] | None
     duration_s: float | None
     reused: bool
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    """yt-dlp settings for one shard (see ``IngestOptions`` for their meaning)."""
-
-    max_height: int = 360
-    retries: int = 3
-    backoff_s: float = 1.0
-    socket_timeout: float = 30.0
-    rate_limit: int | None = None
-    cookies_file: str | None = None
-    proxy: str | None = None
 
 
 class _YtdlpLog:

@@ -113,10 +113,14 @@ def test_known_windows_download_only_those_sections(storage, tmp_path, http_base
 def test_server_error_is_retried_with_backoff(storage, tmp_path, http_base, fast_options):
     tables = TableStore(storage)
     shard = _register(tmp_path, tables, [f"{http_base}/flaky/good.mp4"])
-    options = dataclasses.replace(fast_options, retries=1)
+    options = dataclasses.replace(
+        fast_options, download=dataclasses.replace(fast_options.download, retries=1)
+    )
     stats = ingest_shard(storage, tables, shard, options, run_id="r", code_version="t")
     assert stats.ok == 1
-    no_retry = dataclasses.replace(fast_options, retries=0)
+    no_retry = dataclasses.replace(
+        fast_options, download=dataclasses.replace(fast_options.download, retries=0)
+    )
     shard = _register(tmp_path, tables, [f"{http_base}/flaky/good.webm"])
     assert ingest_shard(storage, tables, shard, no_retry, run_id="r", code_version="t").failed == 1
 

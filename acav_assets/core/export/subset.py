@@ -3,20 +3,21 @@ when asked, WebDataset tar shards holding each clip's file and embeddings."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
+import os
 import posixpath
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from acav_assets.core.export.options import ExportOptions
 from acav_assets.core.features.store import EmbeddingStore
 from acav_assets.core.storage import StorageRoot, check_key
 
@@ -57,25 +58,11 @@ def _tar_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-@contextlib.contextmanager
-def local_media(root: StorageRoot, media_path: str) -> Iterator[str]:
-    """A path ffmpeg can open: the file itself, or for media in an object store a scratch
-    copy, removed on exit (ffmpeg reads no s3:// URLs)."""
-    source = media_path.removeprefix("file://")
-    if "://" not in source:
-        yield source
-        return
-    with tempfile.TemporaryDirectory(prefix="acav-media-") as scratch:
-        local = posixpath.join(scratch, posixpath.basename(source))
-        root.fs.get(media_path, local)
-        yield local
-
-
 def _cut_clips(root: StorageRoot, rows: pl.DataFrame) -> dict[str, bytes]:
     """Each row's clip file by clip id, fetching each remote video once."""
     clips = {}
     for (media_path,), group in rows.group_by("media_path", maintain_order=True):
-        with local_media(root, media_path) as source:
+        with root.local_file(media_path) as source:
             for row in group.iter_rows(named=True):
                 start = row["media_start_s"]
                 end = start + row["end_s"] - row["start_s"]
@@ -131,7 +118,7 @@ def export_subset(
     *,
     webdataset: bool = False,
     embeddings: Callable[[str], Mapping[str, np.ndarray]] | None = None,
-    clips_per_shard: int = 1000,
+    clips_per_shard: int = ExportOptions.clips_per_tar,
 ) -> ExportResult:
     """Write ``exports/<name>/subset.{csv,parquet}`` (rows ordered by rank) and, with
     ``webdataset``, tar shards of the clip files. Every file is replaced atomically."""
@@ -151,3 +138,17 @@ def export_subset(
     if webdataset:
         files += _write_webdataset(root, folder, ordered, embeddings, clips_per_shard)
     return ExportResult(folder=folder, rows=ordered.height, files=files)
+
+
+def copy_export(root: StorageRoot, name: str, out_dir: str) -> list[str]:
+    """Copy every file of ``exports/<name>/`` (the tables and any WebDataset tars) into the
+    local folder ``out_dir``, keeping the layout; returns the copies' paths."""
+    folder = root.path("exports", check_key("export", name))
+    copies = []
+    for path in sorted(root.fs.find(folder)):
+        relative = posixpath.relpath(path, folder)
+        target = os.path.join(out_dir, *relative.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        root.fs.get(path, target)
+        copies.append(os.path.abspath(target))
+    return copies

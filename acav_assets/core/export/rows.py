@@ -1,18 +1,8 @@
-"""Joins between the pipeline's tables that the merge and the export need."""
+"""The curated clips joined to their clips and videos rows: what the export writes."""
 
 from __future__ import annotations
 
 import polars as pl
-
-
-def merge_candidates(
-    assignments: pl.DataFrame, winners: pl.DataFrame, version: str
-) -> pl.DataFrame:
-    """Assignments of the shard winners made under clustering ``version``; a shard selected
-    under an older version is left out (its assignments are stale)."""
-    current = assignments.filter(pl.col("clustering_version") == version)
-    picked = winners.filter(pl.col("clustering_version") == version).select("clip_id", "shard")
-    return current.join(picked, on=["clip_id", "shard"], how="inner").sort("shard", "clip_id")
 
 
 def export_rows(subset: pl.DataFrame, clips: pl.DataFrame, videos: pl.DataFrame) -> pl.DataFrame:

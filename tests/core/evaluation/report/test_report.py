@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from acav_assets.core.evaluation.corpus import generate_corpus, load_truth
-from acav_assets.core.evaluation.previews import ClipPreview, extract_preview
-from acav_assets.core.evaluation.report import (
+from acav_assets.core.evaluation.report.html import (
     MethodScore,
     PrecisionCurve,
     ReportData,
     render_report,
     report_html,
 )
-from acav_assets.core.evaluation.svg import Series, line_chart
+from acav_assets.core.evaluation.report.previews import ClipPreview, extract_preview
+from acav_assets.core.evaluation.report.svg import Series, line_chart
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM_FLAGS = [

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from acav_assets.core.evaluation.previews import ClipPreview
-from acav_assets.core.evaluation.svg import PALETTE, Series, bar_chart, heatmap, line_chart
+from acav_assets.core.evaluation.report.previews import ClipPreview
+from acav_assets.core.evaluation.report.svg import PALETTE, Series, bar_chart, heatmap, line_chart
 
 
 @dataclass(frozen=True)

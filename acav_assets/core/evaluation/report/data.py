@@ -10,18 +10,17 @@ import numpy as np
 import polars as pl
 
 from acav_assets.core.catalog import TableStore
-from acav_assets.core.curation.clusterings import ClusteringSet
-from acav_assets.core.curation.export import local_media
-from acav_assets.core.curation.picking import TRACE_STEPS, load_merged_selection
-from acav_assets.core.curation.tables import export_rows
-from acav_assets.core.evaluation import (
-    ClipPreview,
+from acav_assets.core.clustering.clusterings import ClusteringSet
+from acav_assets.core.evaluation.report.html import (
     MethodScore,
     PrecisionCurve,
     ReportData,
-    extract_preview,
 )
-from acav_assets.core.selection import contingency, mutual_info, parse_column
+from acav_assets.core.evaluation.report.previews import ClipPreview, extract_preview
+from acav_assets.core.export.rows import export_rows
+from acav_assets.core.selection.information import contingency, mutual_info
+from acav_assets.core.selection.pairing import parse_column
+from acav_assets.core.selection.picking import TRACE_STEPS, load_merged_selection
 from acav_assets.core.storage import StorageRoot
 
 N_PREVIEWS = 4
@@ -57,7 +56,7 @@ def _previews(root: StorageRoot, rows: pl.DataFrame, caption: str) -> list[ClipP
     previews = []
     for row in rows.iter_rows(named=True):
         start = row["media_start_s"]
-        with local_media(root, row["media_path"]) as path:
+        with root.local_file(row["media_path"]) as path:
             preview = extract_preview(
                 path,
                 start,

@@ -11,8 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from acav_assets.core.curation import export_subset
-from acav_assets.core.curation.export import local_media
+from acav_assets.core.export import copy_export, export_subset
 from acav_assets.core.storage import StorageRoot
 
 
@@ -78,25 +77,20 @@ def test_export_writes_rank_ordered_csv_parquet_and_webdataset(
     assert stored["audio_0"].tolist() == [1.0, 1.0, 1.0]
 
 
+def test_copy_export_brings_every_file_of_the_export_into_a_local_folder(
+    storage: StorageRoot, video: str, tmp_path: Path
+) -> None:
+    export_subset(storage, "mine", _rows(video), webdataset=True, clips_per_shard=1)
+    copies = copy_export(storage, "mine", str(tmp_path / "out"))
+    names = sorted(str(Path(c).relative_to(tmp_path / "out")) for c in copies)
+    assert names == ["subset.csv", "subset.parquet", "webdataset/shard-000000.tar",
+                     "webdataset/shard-000001.tar"]  # fmt: skip
+    assert (tmp_path / "out" / "subset.csv").read_bytes() == storage.read_bytes(
+        storage.path("exports", "mine", "subset.csv")
+    )
+
+
 def test_export_names_missing_columns(storage: StorageRoot, video: str) -> None:
     with pytest.raises(ValueError, match="lack columns \\['media_path', 'media_start_s'\\]"):
         export_subset(storage, "x", _rows(video).drop("media_path", "media_start_s"),
                       webdataset=True)  # fmt: skip
-
-
-def test_local_media_is_the_file_itself_or_a_scratch_copy_removed_after(
-    storage: StorageRoot, video: str, s3_endpoint: str
-) -> None:
-    with local_media(storage, video) as path:
-        assert path == video
-    with local_media(storage, f"file://{video}") as path:
-        assert path == video
-    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": s3_endpoint,
-               "region_name": "eu-west-1"}}  # fmt: skip
-    bucket = StorageRoot("s3://local-media-test/acav", options)
-    bucket.fs.mkdir("local-media-test", region_name="eu-west-1")
-    remote = "s3://local-media-test/acav/media/v.mp4"
-    bucket.fs.put(video, remote)
-    with local_media(bucket, remote) as path:
-        assert Path(path).read_bytes() == Path(video).read_bytes()
-    assert not Path(path).exists()

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from acav_assets.core.clustering import KMeansClustering, cluster_size_stats, sample_rows
+from acav_assets.core.clustering.kmeans import KMeansClustering, cluster_size_stats
+from acav_assets.core.clustering.options import ClusteringOptions
+from acav_assets.core.clustering.sampling import sample_rows
 from acav_assets.core.features.store import EmbeddingStore
 from acav_assets.core.storage import StorageRoot
 
@@ -84,16 +86,12 @@ class ClusteringSet:
         store: EmbeddingStore,
         sources: Sequence[EmbeddingSource],
         shards: Sequence[str],
+        options: ClusteringOptions,
         *,
-        k: int | str = "auto",
-        n_iter: int = 20,
-        seed: int = 0,
-        max_points_per_centroid: int = 256,
-        normalize: bool = True,
-        sample_size: int = 200_000,
         progress: Callable[[int, int], None] | None = None,
     ) -> ClusteringSet:
         """Fit one k-means per (modality, layer) on a sample across ``shards``."""
+        k = options.resolved_k()
         if not shards:
             raise ValueError("no shards with embeddings to train the clusterings on")
         jobs = [(s, layer) for s in sources for layer in store.layers(s.extractor)]
@@ -106,13 +104,13 @@ class ClusteringSet:
                 np.asarray(store.read_shard(source.extractor, shard, layer)[1], np.float32)
                 for shard in shards
             )
-            X = sample_rows(batches, sample_size, seed)
+            X = sample_rows(batches, options.sample_size, options.seed)
             model = KMeansClustering(
                 k=k,
-                n_iter=n_iter,
-                seed=seed,
-                max_points_per_centroid=max_points_per_centroid,
-                normalize=normalize,
+                n_iter=options.n_iter,
+                seed=options.seed,
+                max_points_per_centroid=options.max_points_per_centroid,
+                normalize=options.normalize,
             )
             column = f"{source.modality}_{layer}"
             models[column] = model.fit(X)

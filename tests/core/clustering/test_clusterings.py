@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acav_assets.core.curation import ClusteringSet, embedding_defects, embedding_sources
+from acav_assets.core.clustering import ClusteringOptions, ClusteringSet, embedding_sources
 from acav_assets.core.features import EmbeddingStore
 from acav_assets.core.storage import StorageRoot
 
@@ -30,7 +30,8 @@ def test_a_stored_set_assigns_the_same_labels_as_the_trained_one(storage: Storag
         _fill(store, shard, 60, seed=index)
     sources = embedding_sources(store, {"audio": "snd", "visual": "img"})
     assert [(s.modality, s.version) for s in sources] == [("audio", "snd-v1"), ("visual", "img-v1")]
-    trained = ClusteringSet.train(store, sources, ["s1", "s2"], k=3, seed=0, sample_size=80)
+    options = ClusteringOptions(k="3", seed=0, sample_size=80)
+    trained = ClusteringSet.train(store, sources, ["s1", "s2"], options)
     assert trained.columns == ["audio_0", "audio_1", "visual_0", "visual_1"]
     assert trained.ks == [3, 3, 3, 3]
     assert all(sum(sizes) == 80 for sizes in trained.sample_sizes.values())
@@ -48,14 +49,3 @@ def test_loading_without_any_stored_set_is_a_clear_error(storage: StorageRoot) -
         ClusteringSet.load(storage)
     with pytest.raises(ValueError, match="no audio embeddings by 'snd'"):
         embedding_sources(EmbeddingStore(storage), {"audio": "snd"})
-
-
-def test_embedding_defects_counts_overflowed_and_constant_rows(storage: StorageRoot) -> None:
-    store = EmbeddingStore(storage)
-    X = np.random.default_rng(0).normal(size=(5, 4))
-    X[1] = 7.0  # a dead input: the same value everywhere
-    X[3, 2] = 1e6  # finite in float32, infinite once stored as float16
-    with pytest.warns(RuntimeWarning, match="overflow"):
-        store.write("snd", "s1", 0, [f"c{i}" for i in range(5)], X)
-    store.write_meta("snd", "s1", {"version": "snd-v1"})
-    assert embedding_defects(store, "snd", "s1") == {"clips": 5, "non_finite": 1, "constant": 1}

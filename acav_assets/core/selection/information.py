@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from acav_assets.core.selection.kernels import _adjusted, expected_mi
+from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import (
     Pairing,
     check_estimator,
@@ -38,7 +39,7 @@ def _xlogx_sum(counts: np.ndarray) -> float:
     return float(np.sum(c * np.log(c)))
 
 
-def table_mutual_info(table: np.ndarray, estimator: str = "plugin") -> float:
+def table_mutual_info(table: np.ndarray, estimator: str = SelectionOptions.estimator) -> float:
     """MI of a contingency table of counts (nats); 0 for an empty table."""
     check_estimator(estimator)
     table = np.asarray(table, dtype=np.int64)
@@ -67,7 +68,7 @@ def mutual_info(
     b: np.ndarray,
     ka: int | None = None,
     kb: int | None = None,
-    estimator: str = "plugin",
+    estimator: str = SelectionOptions.estimator,
 ) -> float:
     """MI (nats) between two label vectors ``a`` and ``b`` of one set of clips."""
     a, b = np.asarray(a), np.asarray(b)
@@ -84,8 +85,8 @@ def mutual_info(
 def objective(
     labels: np.ndarray,
     columns: Sequence[str],
-    pairing: Pairing = "bipartite",
-    estimator: str = "plugin",
+    pairing: Pairing = SelectionOptions.pairing,
+    estimator: str = SelectionOptions.estimator,
     ks: Sequence[int] | None = None,
 ) -> float:
     """F of a set: the mean over clustering pairs of the MI of their table (0 when empty)."""

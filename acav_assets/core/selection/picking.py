@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from acav_assets.core.selection import BatchGreedySelector, SelectionState, objective
+from acav_assets.core.selection.greedy import BatchGreedySelector
+from acav_assets.core.selection.information import objective
+from acav_assets.core.selection.options import SelectionOptions
+from acav_assets.core.selection.state import SelectionState
 from acav_assets.core.storage import StorageRoot
 
 MERGED_FOLDER = "selections/merged"
@@ -70,7 +73,7 @@ def select_clips(
     *,
     n_select: int | None = None,
     ratio: float | None = None,
-    seed: int = 0,
+    seed: int = SelectionOptions.seed,
     progress: Callable[[int, int], None] | None = None,
     **selector_kwargs: Any,
 ) -> SelectionOutcome:

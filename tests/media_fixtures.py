@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from acav_assets.core.media import IngestOptions
+from acav_assets.core.media.options import DownloadSettings
 
 SLOW_S = 2.5
 
@@ -191,8 +192,6 @@ def fast_options(media_dir: Path) -> IngestOptions:
         allowed_roots=(str(media_dir),),
         min_duration_s=2.0,
         clip_seconds=1.0,
-        retries=0,
-        backoff_s=0.0,
-        socket_timeout=1.0,
         concurrent_downloads=4,
+        download=DownloadSettings(retries=0, backoff_s=0.0, socket_timeout=1.0),
     )

@@ -8,29 +8,36 @@ few hundred clips one seed's precision swings by about 0.1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from acav_assets.core.catalog import TableStore
-from acav_assets.core.curation.clusterings import ClusteringSet, EmbeddingSource
-from acav_assets.core.curation.picking import select_clips
-from acav_assets.core.evaluation import (
+from acav_assets.core.clustering.clusterings import ClusteringSet, EmbeddingSource
+from acav_assets.core.clustering.options import ClusteringOptions
+from acav_assets.core.evaluation.baselines import (
     CCARanking,
     ContrastiveRanking,
-    clip_truth,
-    mean_and_spread,
-    precision_at_sizes,
     random_order,
-    selection_scores,
     stack_layers,
 )
+from acav_assets.core.evaluation.corpus import clip_truth
+from acav_assets.core.evaluation.metrics import (
+    mean_and_spread,
+    precision_at_sizes,
+    selection_scores,
+)
 from acav_assets.core.features.store import EmbeddingStore
+from acav_assets.core.selection.options import SelectionOptions
+from acav_assets.core.selection.picking import select_clips
 from acav_assets.core.storage import StorageRoot
 
 METHODS = ("acav", "random", "cca_ranking", "contrastive")
+EVALUATION_FILE = ("reports", "evaluation.json")
 
 
 def _modality_layers(
@@ -55,10 +62,10 @@ def evaluate_correspondence(
     truth: pl.DataFrame,
     sources: Sequence[EmbeddingSource],
     *,
-    seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    k: int | str = "auto",
+    seeds: Sequence[int],
+    clustering: ClusteringOptions,
+    selection: SelectionOptions,
     progress: Callable[[int, int], None] | None = None,
-    **selector_kwargs: Any,
 ) -> dict[str, Any]:
     """Scores of acav and the baselines against ``truth`` (a corpus's ``truth.csv``), as a
     JSON-able dict: ``true_set_size``, ``candidates``, ``methods`` (precision mean, std, min,
@@ -84,12 +91,11 @@ def evaluate_correspondence(
     orders: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
     cca = CCARanking().fit(audio, visual).order_
     for done, seed in enumerate(seeds):
-        trained = ClusteringSet.train(store, sources, shards, k=k, seed=seed)
+        trained = ClusteringSet.train(store, sources, shards, replace(clustering, seed=seed))
         labels = pl.concat([trained.assign(store, s) for s in shards]).sort("clip_id")
         labels = pl.DataFrame({"clip_id": ids}).join(labels, on="clip_id", how="left")
-        picked = select_clips(
-            labels, trained.columns, trained.ks, n_select=size, seed=seed, **selector_kwargs
-        )
+        search = replace(selection, seed=seed).search_kwargs()
+        picked = select_clips(labels, trained.columns, trained.ks, n_select=size, **search)
         orders["acav"].append(picked.selector.order_)
         orders["random"].append(random_order(len(ids), seed))
         orders["cca_ranking"].append(cca)
@@ -115,7 +121,25 @@ def evaluate_correspondence(
         "true_set_size": size,
         "candidates": len(ids),
         "seeds": list(seeds),
-        "settings": {"k": k, **selector_kwargs},
+        "shards": list(shards),
+        "settings": {"k": clustering.k, **selection.search_kwargs()},
         "methods": methods,
         "curves": curves,
     }
+
+
+def save_evaluation(root: StorageRoot, result: dict[str, Any]) -> str:
+    """Store the result of :func:`evaluate_correspondence` where the report finds it."""
+    path = root.path(*EVALUATION_FILE)
+    root.write_bytes(path, json.dumps(result, indent=2).encode())
+    return path
+
+
+def load_evaluation(root: StorageRoot, shards: Sequence[str]) -> dict[str, Any] | None:
+    """The stored evaluation if it scored exactly these shards (an evaluation of another
+    corpus in the same root is not this curation's), else ``None``."""
+    path = root.path(*EVALUATION_FILE)
+    if not root.fs.exists(path):
+        return None
+    result = json.loads(root.read_bytes(path))
+    return result if sorted(result.get("shards", [])) == sorted(shards) else None
