@@ -3,45 +3,54 @@ passes, and the export holds the target rows."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from acav_assets.core.clustering import ClusteringOptions
 from acav_assets.core.evaluation import CorpusInfo
+from acav_assets.core.media import IngestOptions, load_manifest
+from acav_assets.core.media.sources import shard_prefix
+from acav_assets.core.selection import SelectionOptions
 from acav_assets.definitions import defs
-from acav_assets.defs.local_run import CurationRequest, curate_in_process, local_instance
+from acav_assets.defs.local import Curation, LocalRunner, curate_sources, local_instance, summarize
 from acav_assets.defs.resources import AcavHome
 
 
 def test_every_asset_materializes_and_every_check_passes(
     tmp_path: Path, small_corpus: CorpusInfo
 ) -> None:
-    acav = AcavHome(root=str(tmp_path / "home"), media_roots=[str(small_corpus.root)])
-    request = CurationRequest(
-        sources=[str(small_corpus.manifest_path)],
-        out_dir=str(tmp_path / "out"),
-        size=8,
-        allowed_roots=[str(small_corpus.root)],
-        k="4",
+    acav = AcavHome(root=str(tmp_path / "home"), media_roots=str(small_corpus.root))
+    manifest = load_manifest(small_corpus.manifest_path)
+    curation = Curation(
+        sources=(str(small_corpus.manifest_path),),
+        ingest=IngestOptions(allowed_roots=(str(small_corpus.root),)),
         # About 20 clips in 4 clusters: half of them in one cluster is sampling noise here,
         # not the dead input the 0.5 default guards against on real shards.
-        ops_extra={"clusterings": {"max_cluster_share": 0.75}},
+        clustering=ClusteringOptions(k="4", max_cluster_share=0.75),
+        selection=SelectionOptions(size=8),
+        report_to=str(tmp_path / "out" / "report.html"),
     )
-    summary = curate_in_process(request, acav, defs)
+    instance = local_instance(acav)
+    runner = LocalRunner(defs, acav, instance)
+    shards = curate_sources(runner, curation, [shard_prefix(manifest.source, manifest.sha256)])
+    summary = summarize(runner, curation, shards, str(tmp_path / "out"))
     assert summary["videos"] == 12 and summary["videos_ok"] == 12
     assert summary["clips"] >= 12 and summary["selected"] == 8
 
-    instance = local_instance(acav.root)
     graph = defs.resolve_asset_graph()
     partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
-    for key in graph.get_all_asset_keys():
+    for key in graph.get_all_asset_keys() - {dg.AssetKey("evaluation")}:
         event = instance.get_latest_materialization_event(key)
         assert event is not None, f"{key.to_user_string()} was not materialized"
         if key in partitioned:
             assert event.dagster_event.partition == summary["shards"][0]
     storage = instance.event_log_storage
     for check_key in graph.asset_check_keys:
+        if check_key.asset_key == dg.AssetKey("evaluation"):
+            continue
         (record,) = storage.get_asset_check_execution_history(check_key, limit=1)
         evaluation = record.event.dagster_event.event_specific_data
         assert evaluation.passed, f"check {check_key.name} on {check_key.asset_key} failed"
@@ -65,5 +74,6 @@ def test_the_local_instance_reads_the_instance_file_that_make_dev_installs(
     folder.mkdir(parents=True)
     repo = Path(__file__).resolve().parents[2]
     (folder / "dagster.yaml").write_text((repo / "deployments" / "dagster.yaml").read_text())
-    instance = local_instance(str(tmp_path / "home"))
+    instance = local_instance(AcavHome(root=str(tmp_path / "home")))
     assert Path(instance.root_directory) == folder
+    assert "DAGSTER_HOME" not in os.environ
