@@ -1,0 +1,73 @@
+"""The pipeline commands as a user runs them: exit codes, the JSON summary, the files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from acav_assets.cli import app
+from acav_assets.core.evaluation import generate_corpus
+
+runner = CliRunner()
+
+
+def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    generate_corpus(
+        corpus, n_videos=40, n_classes=10, min_seconds=31, max_seconds=34,
+        width=160, height=96, fps=8, seed=5,
+    )  # fmt: skip
+    out = tmp_path / "evaluation"
+    result = runner.invoke(
+        app,
+        ["evaluate", "--corpus", str(corpus), "--out", str(out), "--seeds", "5",
+         "--clip-strategy", "uniform", "--home", str(tmp_path / "home")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    precision = summary["precision"]
+    assert set(precision) == {"acav", "random", "cca_ranking", "contrastive"}
+    # Three uniform clips a video, half of the videos swapped: the base rate is exactly 0.5.
+    # All ten sound families, so that no clustering needs half of the clips in one cluster
+    # (with six, two deep SoundNet layers lumped four families together).
+    assert summary["candidates"] == 120 and summary["true_set_size"] == 60
+    assert precision["acav"] >= 0.7
+    assert precision["acav"] >= precision["random"] + 0.2
+    assert summary["selected"] == summary["true_set_size"]
+    report = (out / "report.html").read_text()
+    for method in ("random", "cca_ranking", "contrastive"):
+        assert f"over {method}" in report
+    assert json.loads((out / "evaluation.json").read_text())["methods"]["acav"]["n_seeds"] == 5
+
+
+def test_curate_rejects_a_malformed_manifest_and_writes_nothing(tmp_path: Path) -> None:
+    manifest = tmp_path / "bad.jsonl"
+    manifest.write_text('{"path": "a.mp4"}\n{broken\n')
+    home, out = tmp_path / "home", tmp_path / "out"
+    result = runner.invoke(app, ["curate", str(manifest), "--out", str(out), "--home", str(home)])
+    assert result.exit_code == 2
+    assert "line 2" in result.output
+    assert not out.exists() and not (home / "tables").exists()
+
+
+def test_curate_rejects_size_and_ratio_together(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--size", "3",
+              "--ratio", "0.5"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "not both" in result.output
+
+
+def test_curate_refuses_an_unknown_search_option_before_any_work(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--strategy", "sideways",
+              "--home", str(tmp_path / "home")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "sideways" in result.output
+    assert not (tmp_path / "home").exists()
