@@ -1,5 +1,6 @@
 """Media ingestion: manifests, shards, downloads, probing, filters, clip windows."""
 
+from acav_assets.core.media.breaker import SiteBreaker
 from acav_assets.core.media.clips import (
     STRATEGIES,
     ClipWindow,
@@ -14,7 +15,6 @@ from acav_assets.core.media.fetch import (
     DownloadSettings,
     Fetched,
     FetchError,
-    classify_download_error,
     download_video,
     locate_local,
 )
@@ -34,12 +34,15 @@ from acav_assets.core.media.manifest import (
 )
 from acav_assets.core.media.probe import ProbeError, VideoProbe, probe_video, verify_tail
 from acav_assets.core.media.shots import Shot, choose_threshold, find_shots, split_at_threshold
+from acav_assets.core.media.sites import SiteOptions, parse_sites, site_of
 from acav_assets.core.media.sources import (
     SOURCES_TABLE,
     ManifestShard,
     register_manifest,
     shard_manifest,
 )
+from acav_assets.core.media.stack import Fact, StackReport, check_download_stack, packaged_deno
+from acav_assets.core.media.ytdlp_errors import classify_download_error
 
 __all__ = [
     "CLIPS_TABLE",
@@ -48,6 +51,7 @@ __all__ = [
     "VIDEOS_TABLE",
     "ClipWindow",
     "DownloadSettings",
+    "Fact",
     "FetchError",
     "Fetched",
     "IngestOptions",
@@ -57,7 +61,11 @@ __all__ = [
     "ProbeError",
     "ShardStats",
     "Shot",
+    "SiteBreaker",
+    "SiteOptions",
+    "StackReport",
     "VideoProbe",
+    "check_download_stack",
     "choose_threshold",
     "classify_download_error",
     "clip_id",
@@ -68,11 +76,14 @@ __all__ = [
     "locate_local",
     "manifest_windows",
     "middle_windows",
+    "packaged_deno",
+    "parse_sites",
     "pick_diverse",
     "probe_video",
     "register_manifest",
     "shard_manifest",
     "shot_windows",
+    "site_of",
     "split_at_threshold",
     "uniform_windows",
     "verify_tail",
