@@ -72,9 +72,9 @@ class DownloadSettings:
     proxy: str | None = None
     sites: Mapping[str, SiteOptions] = field(default_factory=dict)
 
-    def site_options(self, url: str) -> SiteOptions:
-        """The settings of the site ``url`` belongs to (the defaults if it has none)."""
-        return self.sites.get(site_of(url)) or SiteOptions()
+    def site_options(self, site: str) -> SiteOptions:
+        """The settings of ``site`` (see ``site_of``), the defaults if it has none."""
+        return self.sites.get(site) or SiteOptions()
 
 
 def _skip_live(info: dict, *, incomplete: bool = False) -> str | None:
@@ -132,7 +132,7 @@ def ytdlp_params(
         "continuedl": True,
         "writeinfojson": False,
         "match_filter": _skip_live,
-        **settings.site_options(url).ytdlp_params(packaged_deno()),
+        **settings.site_options(site_of(url)).ytdlp_params(packaged_deno()),
     }
     if settings.rate_limit:
         params["ratelimit"] = settings.rate_limit

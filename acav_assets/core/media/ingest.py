@@ -3,7 +3,10 @@
 Reads the shard's rows of table ``sources``; writes its rows of ``videos`` (one per video,
 with ``status`` ok / failed / filtered / duplicate and a reason) and ``clips`` (the windows
 of the ok videos). One bad video never fails the shard. Re-running reuses finished
-downloads and replaces the shard's rows, so nothing is fetched twice or counted twice.
+downloads and replaces the shard's rows, so nothing is fetched twice or counted twice; a
+video whose earlier fetch failed for a permanent reason (``reasons.PERMANENT``) keeps its row
+and is not asked for again. A site that keeps refusing (bot checks, rate limits) opens its
+circuit breaker: the shard's remaining videos of that site are ``deferred`` to a later run.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -21,11 +24,19 @@ from datetime import UTC, datetime
 import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
+from acav_assets.core.media.breaker import SiteBreaker
 from acav_assets.core.media.clips import STRATEGIES, clip_id
-from acav_assets.core.media.fetch import DownloadSettings, FetchError, download_video, locate_local
+from acav_assets.core.media.fetch import (
+    DownloadSettings,
+    Fetched,
+    FetchError,
+    download_video,
+    locate_local,
+)
 from acav_assets.core.media.inspection import Inspected, clip_windows, inspect_video
+from acav_assets.core.media.sites import SiteOptions, site_of
 from acav_assets.core.media.sources import SOURCES_TABLE
-from acav_assets.core.reasons import Reason
+from acav_assets.core.reasons import Reason, is_permanent
 from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
@@ -59,6 +70,7 @@ class IngestOptions:
     verify_tail: bool = True  # decode the last second to catch truncated files
     dedup_across_shards: bool = True  # also drop content already ok in other shards
     scratch_dir: str | None = None  # local working folder when the storage root is remote
+    sites: Mapping[str, SiteOptions] = field(default_factory=dict)  # see core/media/sites.py
 
     def validate(self) -> IngestOptions:
         """Raise ``ValueError`` naming the first bad option."""
@@ -79,6 +91,14 @@ class IngestOptions:
             )
         if isinstance(self.allowed_roots, str):
             problems.append(f"allowed_roots={self.allowed_roots!r} (a list of folders)")
+        for site, settings in self.sites.items():
+            if not isinstance(settings, SiteOptions):
+                problems.append(f"sites[{site!r}] is not SiteOptions (use parse_sites)")
+                continue
+            try:
+                settings.validate(site)
+            except ValueError as error:
+                problems.append(str(error))
         if problems:
             raise ValueError("invalid ingest options: " + "; ".join(problems))
         return self
@@ -98,10 +118,13 @@ class ShardStats:
     failed: int = 0
     filtered: int = 0
     duplicate: int = 0
+    deferred: int = 0  # not asked: their site's circuit breaker was open
+    not_refetched: int = 0  # failed for a permanent reason in an earlier run
     clips: int = 0
     downloaded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    breaker_open: str = ""  # the sites this shard stopped asking, comma-separated
     reasons: Counter = field(default_factory=Counter)
 
     def as_metadata(self) -> dict[str, int | float | str]:
@@ -110,9 +133,48 @@ class ShardStats:
         return flat
 
 
+def _download(
+    shard: str,
+    video: dict,
+    folder: str,
+    windows: list[tuple[float, float]] | None,
+    options: IngestOptions,
+    breaker: SiteBreaker,
+) -> Fetched:
+    """Download one video through its site's circuit breaker, telling it what was answered."""
+    site = site_of(video["url"])
+    try:
+        fetched = download_video(
+            video["url"],
+            folder,
+            video["video_id"],
+            windows=windows,
+            settings=options.download_settings(),
+            may_ask=lambda: breaker.allows(site),
+        )
+    except FetchError as error:
+        if error.reason != Reason.DEFERRED and breaker.record(site, error.reason):
+            log.warning(
+                "shard %s: stopped asking %s after %d %s answers in a row; its other videos "
+                "in this shard are deferred to a later run",
+                shard, site, breaker.trip_after(site), error.reason,
+            )  # fmt: skip
+        raise
+    if not fetched.reused:
+        breaker.record(site, None)
+    return fetched
+
+
 def _fetch_and_inspect(
-    root: StorageRoot, shard: str, video: dict, folder: str, options: IngestOptions
+    root: StorageRoot,
+    shard: str,
+    video: dict,
+    folder: str,
+    options: IngestOptions,
+    breaker: SiteBreaker,
 ) -> Inspected:
+    if video["final"] is not None:
+        return Inspected.failure(video, *video["final"])
     windows = [(s, e) for s, e in video["windows"] if s is not None] or None
     if video["path"] is None and not root.is_local:
         for remote in root.glob("media", shard, f"{video['video_id']}.*"):
@@ -128,13 +190,7 @@ def _fetch_and_inspect(
                 True,
             )
         else:
-            fetched = download_video(
-                video["url"],
-                folder,
-                video["video_id"],
-                windows=windows,
-                settings=options.download_settings(),
-            )
+            fetched = _download(shard, video, folder, windows, options, breaker)
             fetched_paths, sections = fetched.paths, fetched.sections
             duration, reused = fetched.duration_s, fetched.reused
     except FetchError as error:
@@ -181,6 +237,11 @@ def ingest_shard(
         raise ValueError(f"shard {shard!r} has no rows in table {SOURCES_TABLE!r}")
     previous = tables.read(VIDEOS_TABLE, [shard])
     known_duration = dict(zip(previous["video_id"], previous["duration_s"], strict=True))
+    final = {
+        row["video_id"]: (Reason(row["reason"]), row["detail"] or "")
+        for row in previous.iter_rows(named=True)
+        if row["status"] == "failed" and row["url"] is not None and is_permanent(row["reason"])
+    } if previous.height else {}  # fmt: skip
     videos = [
         {
             "video_id": key[0],
@@ -189,10 +250,14 @@ def ingest_shard(
             "source": group["source"][0],
             "windows": list(zip(group["start_s"], group["end_s"], strict=True)),
             "previous_duration_s": known_duration.get(key[0]),
+            "final": final.get(key[0]),
         }
         for key, group in sources.sort("line").group_by("video_id", maintain_order=True)
     ]
     stats = ShardStats(shard=shard, total=len(videos))
+    stats.not_refetched = sum(video["final"] is not None for video in videos)
+    settings = options.download_settings()
+    breaker = SiteBreaker(lambda site: settings.site_options(site).trip_after)
     scratch = None
     if root.is_local:
         folder = root.path("media", shard)
@@ -211,7 +276,7 @@ def ingest_shard(
         with ThreadPoolExecutor(max_workers=options.concurrent_downloads) as pool:
             results = []
             for result in pool.map(
-                lambda v: _fetch_and_inspect(root, shard, v, folder, options), videos
+                lambda v: _fetch_and_inspect(root, shard, v, folder, options, breaker), videos
             ):
                 results.append(result)
                 advance()
@@ -266,6 +331,7 @@ def ingest_shard(
         stats.downloaded += int(result.downloaded)
         stats.reused += int(result.reused)
     stats.clips = 0 if clips is None else clips.height
+    stats.breaker_open = ",".join(sorted(breaker.open_))
     stats.seconds = round(time.perf_counter() - started, 3)
     log.info("shard %s: %s", shard, stats.as_metadata())
     return stats

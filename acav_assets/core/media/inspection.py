@@ -58,6 +58,8 @@ class Inspected:
     def mark(self, reason: Reason, detail: str) -> None:
         if reason == Reason.DUPLICATE_CONTENT:
             status = "duplicate"
+        elif reason == Reason.DEFERRED:
+            status = "deferred"
         else:
             status = "filtered" if reason in _FILTERED else "failed"
         self.row.update(status=status, reason=str(reason), detail=detail[:1000])

@@ -91,7 +91,7 @@ def test_bad_site_settings_fail_at_once_with_their_name(raw, message):
 
 
 def test_a_site_without_settings_gets_the_defaults():
-    assert DownloadSettings().site_options(VIDEO) == SiteOptions()
+    assert DownloadSettings().site_options("youtube") == SiteOptions()
     assert parse_sites(None) == {} and parse_sites({"vimeo.com": None}) == {
         "vimeo.com": SiteOptions()
     }
