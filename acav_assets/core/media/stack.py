@@ -25,6 +25,7 @@ import yt_dlp
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.version import __version__ as YT_DLP_VERSION
 
+from acav_assets.core.media.sites import SiteOptions
 from acav_assets.core.storage import StorageRoot
 
 log = logging.getLogger(__name__)
@@ -215,16 +216,17 @@ def check_download_stack(
     storage: StorageRoot | None = None,
     cookies_file: str | None = None,
     proxy: str | None = None,
-    js_runtime: str = "deno",
-    js_runtime_path: str | None = None,
+    youtube: SiteOptions | None = None,
     now: float | None = None,
 ) -> StackReport:
-    """Check every part of the download stack, as configured; never raises for a broken
-    part (that is a fact with ``ok=False``)."""
+    """Check every part of the download stack as configured (``youtube``: that site's
+    settings, which choose the JS runtime); never raises for a broken part (that is a fact
+    with ``ok=False``)."""
+    youtube = youtube or SiteOptions()
     facts = [
         *_ffmpeg_facts(),
         Fact("yt_dlp", True, YT_DLP_VERSION),
-        *_solver_facts(js_runtime, js_runtime_path),
+        *_solver_facts(youtube.js_runtime, youtube.js_runtime_path),
         _cookies_fact(cookies_file, time.time() if now is None else now),
         _proxy_fact(proxy),
         _storage_fact(storage),

@@ -78,7 +78,7 @@ def test_doctor_finds_the_whole_stack_here(tmp_path):
 
 
 def test_doctor_says_degraded_without_a_usable_runtime(tmp_path):
-    report = check_download_stack(js_runtime_path=str(tmp_path / "no-deno"))
+    report = check_download_stack(youtube=SiteOptions(js_runtime_path=str(tmp_path / "no-deno")))
     assert not report.ok
     names = [problem.split(":")[0] for problem in report.problems]
     assert names == ["js_runtime", "ejs_scripts", "challenge_solver"]
@@ -86,7 +86,9 @@ def test_doctor_says_degraded_without_a_usable_runtime(tmp_path):
 
 def test_doctor_reports_another_runtime_it_was_given(tmp_path):
     # Deno under a runtime name yt-dlp does not pair with it: no usable 'node' at that path
-    report = check_download_stack(js_runtime="node", js_runtime_path=packaged_deno())
+    report = check_download_stack(
+        youtube=SiteOptions(js_runtime="node", js_runtime_path=packaged_deno())
+    )
     assert not report.ok and report.problems[0].startswith("js_runtime:")
 
 
