@@ -110,7 +110,89 @@ def catalog_query(
     print_summary({"rows": frame.height, "columns": frame.columns})
 
 
-# --- ingest command ---
+# --- ingest and doctor commands ---
+
+
+SitesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sites",
+        exists=True,
+        dir_okay=False,
+        help="YAML or JSON file of per-site yt-dlp settings: {site: {extractor_args, "
+        "sleep_requests, sleep_interval, max_sleep_interval, js_runtime, js_runtime_path, "
+        "trip_after}}; a site is 'youtube' or a host name.",
+    ),
+]
+
+
+def _read_sites(path: Path | None) -> dict:
+    """The per-site settings of ``--sites``, checked now: a bad key is a usage error."""
+    import yaml
+
+    from acav_assets.core.media import parse_sites
+
+    if path is None:
+        return {}
+    try:
+        return parse_sites(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"{path}: {error}", param_hint="--sites") from None
+
+
+def _proxy_in_use(proxy: str | None) -> str | None:
+    """The proxy yt-dlp will use: the option, else the environment's (yt-dlp reads it)."""
+    import urllib.request
+
+    found = urllib.request.getproxies()
+    return proxy or found.get("https") or found.get("http") or found.get("all")
+
+
+def _check_stack(home: str | None, cookies: str | None, proxy: str | None, sites: dict):
+    from acav_assets.core.media import SiteOptions, check_download_stack
+    from acav_assets.core.storage import StorageRoot
+
+    return check_download_stack(
+        storage=StorageRoot(resolve_home(home)),
+        cookies_file=cookies,
+        proxy=_proxy_in_use(proxy),
+        youtube=sites.get("youtube") or SiteOptions(),
+    )
+
+
+@app.command("doctor")
+def doctor(
+    home: HomeOption = None,
+    cookies: Annotated[
+        str | None,
+        typer.Option(help="Cookies file for yt-dlp (default: $ACAV_YTDLP_COOKIES)."),
+    ] = None,
+    proxy: Annotated[
+        str | None, typer.Option(help="Proxy URL (default: the environment's).")
+    ] = None,
+    sites: SitesOption = None,
+) -> None:
+    """Check the download stack: ffmpeg, yt-dlp, the JS runtime and the EJS solver scripts
+    YouTube needs, the cookies file, the proxy and the storage root; exit 1 if degraded."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    report = _check_stack(
+        home, cookies or os.environ.get("ACAV_YTDLP_COOKIES"), proxy, _read_sites(sites)
+    )
+    table = Table("part", "", "state")
+    for fact in report.facts:
+        mark = "[green]ok[/]" if fact.ok else "[red]!![/]"
+        state = fact.value + ("" if fact.ok else f": {fact.problem}")
+        table.add_row(fact.name, mark, escape(state))
+    stderr.print(table)
+    if not report.ok:
+        stderr.print(
+            "[red]YouTube downloads are degraded:[/] " + escape("; ".join(report.problems))
+        )
+    print_summary({"ok": report.ok, **report.as_dict()})
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _default_roots(sources: list[str]) -> list[str]:
@@ -155,10 +237,12 @@ def ingest(
     rate_limit: Annotated[int | None, typer.Option(min=1, help="Bytes per second.")] = None,
     cookies: Annotated[str | None, typer.Option(help="Cookies file for yt-dlp.")] = None,
     proxy: Annotated[str | None, typer.Option(help="Proxy URL for downloads.")] = None,
+    sites: SitesOption = None,
 ) -> None:
     """Register manifests and ingest all their shards: download, probe, filter, clip."""
     import uuid
 
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from acav_assets import __version__
@@ -179,11 +263,13 @@ def ingest(
         )
     if cookies is not None and not os.path.isfile(cookies):
         raise typer.BadParameter(f"{cookies!r} is not a file", param_hint="--cookies")
+    downloads = False
     for manifest in manifests:  # check every manifest before registering any
         try:
-            load_manifest(manifest)
+            downloads |= load_manifest(manifest).rows["url"].is_not_null().any()
         except ManifestError as error:
             raise typer.BadParameter(str(error), param_hint="MANIFESTS") from None
+    site_settings = _read_sites(sites)
     roots = allow_root or _default_roots(manifests)
     options = IngestOptions(
         allowed_roots=tuple(roots),
@@ -200,11 +286,15 @@ def ingest(
         rate_limit=rate_limit,
         cookies_file=cookies,
         proxy=proxy,
+        sites=site_settings,
     )
     try:
         options.validate()
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    if downloads and not (stack := _check_stack(home, cookies, proxy, site_settings)).ok:
+        problems = escape("; ".join(stack.problems))
+        stderr.print(f"[yellow]warning:[/] download stack degraded (acav doctor): {problems}")
     root = StorageRoot(resolve_home(home))
     tables = TableStore(root)
     shards = [key for m in manifests for key in register_manifest(m, tables, shard_size)]
@@ -226,8 +316,14 @@ def ingest(
                 ),
             )
             for key, value in stats.as_metadata().items():
-                if key != "shard":
+                if key not in ("shard", "breaker_open"):
                     totals[key] = round(totals.get(key, 0) + value, 3)
+            if stats.breaker_open:
+                stderr.print(
+                    f"[yellow]warning:[/] {shard}: stopped asking {stats.breaker_open} (bot "
+                    f"checks or rate limits); {stats.deferred} videos deferred to a later run"
+                )
+                totals.setdefault("breaker_open", {})[shard] = stats.breaker_open.split(",")
     print_summary(totals)
 
 
