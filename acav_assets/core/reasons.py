@@ -88,6 +88,10 @@ TRANSIENT: frozenset[Reason] = frozenset(
 )
 # The answers that mean "this site is pushing back on us": they trip the circuit breaker.
 PUSHBACK: frozenset[Reason] = frozenset({Reason.BOT_CHECK, Reason.RATE_LIMITED})
+# Asked again by the retry schedule once the site had time to cool down (yt-dlp: YouTube
+# rate-limits a session "for up to an hour"); other transient failures wait for the next
+# run of their shard.
+RETRY_SOON: frozenset[Reason] = PUSHBACK | {Reason.DEFERRED}
 
 
 def is_permanent(reason: str | None) -> bool:

@@ -41,7 +41,13 @@ from acav_assets.core.media.sources import (
     register_manifest,
     shard_manifest,
 )
-from acav_assets.core.media.stack import Fact, StackReport, check_download_stack, packaged_deno
+from acav_assets.core.media.stack import (
+    Fact,
+    StackReport,
+    check_download_stack,
+    packaged_deno,
+    proxy_in_use,
+)
 from acav_assets.core.media.ytdlp_errors import classify_download_error
 
 __all__ = [
@@ -78,8 +84,9 @@ __all__ = [
     "middle_windows",
     "packaged_deno",
     "parse_sites",
-    "pick_diverse",
     "probe_video",
+    "proxy_in_use",
+    "pick_diverse",
     "register_manifest",
     "shard_manifest",
     "shot_windows",

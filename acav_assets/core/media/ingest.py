@@ -36,7 +36,7 @@ from acav_assets.core.media.fetch import (
 from acav_assets.core.media.inspection import Inspected, clip_windows, inspect_video
 from acav_assets.core.media.sites import SiteOptions, site_of
 from acav_assets.core.media.sources import SOURCES_TABLE
-from acav_assets.core.reasons import Reason, is_permanent
+from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
 from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class ShardStats:
     duplicate: int = 0
     deferred: int = 0  # not asked: their site's circuit breaker was open
     not_refetched: int = 0  # failed for a permanent reason in an earlier run
+    retry_soon: int = 0  # deferred, rate-limited or bot-checked: for the retry schedule
     clips: int = 0
     downloaded: int = 0
     reused: int = 0
@@ -328,6 +329,7 @@ def ingest_shard(
         setattr(stats, status, getattr(stats, status) + 1)
         if result.row["reason"]:
             stats.reasons[f"{status}_{result.row['reason']}"] += 1
+        stats.retry_soon += int(result.row["reason"] in RETRY_SOON)
         stats.downloaded += int(result.downloaded)
         stats.reused += int(result.reused)
     stats.clips = 0 if clips is None else clips.height

@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -60,6 +61,12 @@ def packaged_deno() -> str | None:
         return find_deno_bin()
     except (ImportError, FileNotFoundError):
         return None
+
+
+def proxy_in_use(proxy: str | None, environment: Mapping[str, str]) -> str | None:
+    """The proxy yt-dlp will use: ``proxy``, else the environment's (``environment`` is
+    what ``urllib.request.getproxies()`` read; yt-dlp falls back to the same)."""
+    return proxy or environment.get("https") or environment.get("http") or environment.get("all")
 
 
 def without_credentials(text: str) -> str:
