@@ -140,22 +140,16 @@ def _read_sites(path: Path | None) -> dict:
         raise typer.BadParameter(f"{path}: {error}", param_hint="--sites") from None
 
 
-def _proxy_in_use(proxy: str | None) -> str | None:
-    """The proxy yt-dlp will use: the option, else the environment's (yt-dlp reads it)."""
+def _check_stack(home: str | None, cookies: str | None, proxy: str | None, sites: dict):
     import urllib.request
 
-    found = urllib.request.getproxies()
-    return proxy or found.get("https") or found.get("http") or found.get("all")
-
-
-def _check_stack(home: str | None, cookies: str | None, proxy: str | None, sites: dict):
-    from acav_assets.core.media import SiteOptions, check_download_stack
+    from acav_assets.core.media import SiteOptions, check_download_stack, proxy_in_use
     from acav_assets.core.storage import StorageRoot
 
     return check_download_stack(
         storage=StorageRoot(resolve_home(home)),
         cookies_file=cookies,
-        proxy=_proxy_in_use(proxy),
+        proxy=proxy_in_use(proxy, urllib.request.getproxies()),
         youtube=sites.get("youtube") or SiteOptions(),
     )
 
