@@ -1,5 +1,6 @@
-"""Jobs, the sensors that react to new sources and new embeddings, and the schedule that
-republishes the curated set when new shards have landed since the last export."""
+"""Jobs, the sensors that react to new sources and new embeddings, the schedule that
+republishes the curated set when new shards have landed since the last export, and the one
+that asks again for the videos a site deferred."""
 
 from __future__ import annotations
 
@@ -139,8 +140,38 @@ def publish_schedule(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_key=f"publish:{selected}")
 
 
+RETRY_COOLDOWN_S = 3600  # yt-dlp: YouTube rate-limits a session "for up to an hour"
+RETRY_LOOKBACK = 10_000  # the latest shard materializations searched for deferred videos
+
+
+@dg.schedule(job=shard_job, cron_schedule="*/15 * * * *")
+def retry_deferred_schedule(context: dg.ScheduleEvaluationContext):
+    """Re-runs each shard whose last ingestion left videos deferred, rate-limited or
+    bot-checked (its ``retry_soon`` count), once its sites had an hour to cool down; one run
+    per materialization, so a shard still refused is asked again an hour later."""
+    now = context.scheduled_execution_time.timestamp()
+    records = context.instance.fetch_materializations(
+        dg.AssetKey("videos"), limit=RETRY_LOOKBACK
+    ).records
+    latest: dict[str, dg.EventLogRecord] = {}
+    for record in records:  # newest first
+        key = record.partition_key
+        if key is not None and key not in latest:
+            latest[key] = record
+    requests = []
+    for key, record in sorted(latest.items()):
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        waiting = metadata.get("retry_soon")
+        if waiting is None or not waiting.value or now - record.timestamp < RETRY_COOLDOWN_S:
+            continue
+        requests.append(
+            dg.RunRequest(partition_key=key, run_key=f"retry:{key}:{record.storage_id}")
+        )
+    return requests or dg.SkipReason("no shard has deferred videos that cooled down")
+
+
 defs = dg.Definitions(
     jobs=[shard_job, clustering_job, assign_job, publish_job],
     sensors=[new_manifest_sensor, curation_sensor],
-    schedules=[publish_schedule],
+    schedules=[publish_schedule, retry_deferred_schedule],
 )

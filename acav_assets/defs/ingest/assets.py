@@ -1,10 +1,19 @@
 """``videos`` and ``clips`` of a shard: one step writes both tables, each its own asset."""
 
 import os
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
+from acav_assets.core.media import (
+    SiteOptions,
+    StackReport,
+    check_download_stack,
+    parse_sites,
+    proxy_in_use,
+)
 from acav_assets.core.media.ingest import IngestOptions, ingest_shard
 from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.markdown import markdown_table
@@ -31,16 +40,35 @@ class IngestConfig(dg.Config):
     rate_limit: int | None = None
     proxy: str | None = None
     max_failed_share: float = 0.5
+    # per-site yt-dlp settings, {site: {setting: value}}: see core/media/sites.py
+    sites: dict[str, dict[str, Any]] = {}
 
     def options(self, acav: AcavHome) -> IngestOptions:
         """The core options: these fields under the same names, the allowed roots (else the
-        resource's), and the cookies file the cluster mounts."""
-        fields = self.model_dump(exclude={"allowed_roots", "max_failed_share"})
+        resource's), the cookies file the cluster mounts, the checked site settings."""
+        fields = self.model_dump(exclude={"allowed_roots", "max_failed_share", "sites"})
         return IngestOptions(
             **fields,
             allowed_roots=tuple(self.allowed_roots or acav.allowed_roots()),
             cookies_file=os.environ.get("ACAV_YTDLP_COOKIES") or None,
+            sites=parse_sites(self.sites),
         )
+
+
+def _download_stack(
+    context: dg.AssetExecutionContext, acav: AcavHome, options: IngestOptions
+) -> StackReport:
+    """The download-stack facts (``acav doctor``) for this shard's settings; a warning in
+    the run log when YouTube downloads would fail or degrade."""
+    stack = check_download_stack(
+        storage=acav.storage(),
+        cookies_file=options.cookies_file,
+        proxy=proxy_in_use(options.proxy, urllib.request.getproxies()),
+        youtube=options.sites.get("youtube") or SiteOptions(),
+    )
+    if not stack.ok:
+        context.log.warning("download stack degraded: " + "; ".join(stack.problems))
+    return stack
 
 
 @dg.multi_asset(
@@ -78,15 +106,22 @@ class IngestConfig(dg.Config):
 def ingested_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: IngestConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    options = config.options(acav)
+    stack = _download_stack(context, acav, options)
     stats = ingest_shard(
         acav.storage(),
         acav.tables(),
         context.partition_key,
-        config.options(acav),
+        options,
         run_id=context.run_id,
         code_version=INGEST_CODE_VERSION,
         progress=log_progress(context, "videos"),
     )
+    if stats.breaker_open:
+        context.log.warning(
+            f"stopped asking {stats.breaker_open} (bot checks or rate limits): "
+            f"{stats.deferred} videos deferred; retry_deferred_schedule runs them again"
+        )
     reasons = dict(stats.reasons)
     yield dg.MaterializeResult(
         asset_key="videos",
@@ -94,6 +129,10 @@ def ingested_shard(
             **{k: v for k, v in stats.as_metadata().items() if k not in reasons},
             "failure_reasons": dg.MetadataValue.md(
                 markdown_table(["reason", "videos"], sorted(reasons.items()))
+            ),
+            "download_stack_ok": stack.ok,
+            "download_stack": dg.MetadataValue.md(
+                markdown_table(["part", "state"], stack.as_dict().items())
             ),
         },
     )
