@@ -223,3 +223,30 @@ def test_every_site_answer_is_permanent_or_transient_once():
     from acav_assets.core.media.ytdlp_errors import _PATTERNS
 
     assert {reason for reason, _ in _PATTERNS} | {Reason.DOWNLOAD_ERROR} <= PERMANENT | TRANSIENT
+
+
+@pytest.mark.parametrize("live_status", ["is_live", "is_upcoming", "post_live"])
+def test_a_live_stream_is_refused_before_its_download_starts(tmp_path, monkeypatch, live_status):
+    # what an extractor returns for a live stream: yt-dlp's own result processing runs on it
+    # (formats, the match filter, the download); were it let through, the dead URL would
+    # fail as a download error instead
+    canned = {
+        "id": "stream",
+        "title": "a stream",
+        "url": "http://127.0.0.1:9/live.m3u8",
+        "ext": "mp4",
+        "live_status": live_status,
+        "extractor": "generic",
+        "extractor_key": "Generic",
+        "webpage_url": "http://127.0.0.1:9/live",
+    }
+    monkeypatch.setattr(
+        yt_dlp.YoutubeDL,
+        "extract_info",
+        lambda self, url, download=True: self.process_ie_result(dict(canned), download=download),
+    )
+    settings = DownloadSettings(retries=0, socket_timeout=1.0)
+    with pytest.raises(FetchError) as caught:
+        download_video("http://127.0.0.1:9/live", str(tmp_path), "v", settings=settings)
+    assert caught.value.reason == Reason.LIVE and live_status in caught.value.detail
+    assert not list(tmp_path.iterdir())
