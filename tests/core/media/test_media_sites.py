@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yt_dlp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acav_assets.core.media import parse_sites, site_of
 from acav_assets.core.media.fetch import DownloadSettings, ytdlp_params
@@ -95,3 +97,33 @@ def test_a_site_without_settings_gets_the_defaults():
     assert parse_sites(None) == {} and parse_sites({"vimeo.com": None}) == {
         "vimeo.com": SiteOptions()
     }
+
+
+def test_ingest_options_refuse_site_settings_that_were_not_parsed():
+    from acav_assets.core.media import IngestOptions
+
+    with pytest.raises(ValueError, match=r"sites\['youtube'\] is not SiteOptions"):
+        IngestOptions(sites={"youtube": {"sleep_requests": 1}}).validate()
+    with pytest.raises(ValueError, match="trip_after=0"):
+        IngestOptions(sites={"youtube": SiteOptions(trip_after=0)}).validate()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+_KEYS = st.sampled_from(
+    ["extractor_args", "sleep_requests", "sleep_interval", "max_sleep_interval",
+     "js_runtime", "js_runtime_path", "trip_after", "other"]
+)  # fmt: skip
+
+
+@given(st.dictionaries(st.text(max_size=8), st.dictionaries(_KEYS, _JSON) | _JSON, max_size=3))
+def test_arbitrary_site_settings_parse_or_fail_with_a_value_error(raw):
+    try:
+        sites = parse_sites(raw)
+    except ValueError:
+        return
+    for name, settings in sites.items():
+        assert settings.validate(name) is settings
