@@ -115,3 +115,19 @@ def test_ingest_asset_fails_at_start_on_an_unknown_site_setting(tmp_path):
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "unknown settings ['bogus']" in str(failure.step_failure_data.error)
     assert acav.tables().read("videos").height == 0
+
+
+def test_a_shard_of_local_files_does_not_check_the_download_stack(
+    tmp_path, small_corpus, write_manifest
+):
+    acav = AcavHome(root=str(tmp_path / "home"), media_roots=[str(small_corpus.root)])
+    instance = dg.DagsterInstance.ephemeral()
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:2]
+    (shard,) = register_manifest(write_manifest(tmp_path, videos), acav.tables())
+    instance.add_dynamic_partitions("shards", [shard])
+
+    result = _ingest(acav, instance, shard, {"clip_strategy": "middle"})
+
+    metadata = result.asset_materializations_for_node("ingested_shard")[0].metadata
+    assert metadata["download_stack"].value == "not checked: the shard downloads nothing"
+    assert "download_stack_ok" not in metadata and metadata["ok"].value == 2

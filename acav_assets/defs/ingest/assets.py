@@ -8,8 +8,8 @@ from typing import Any
 import dagster as dg
 
 from acav_assets.core.media import (
+    SOURCES_TABLE,
     SiteOptions,
-    StackReport,
     check_download_stack,
     parse_sites,
     proxy_in_use,
@@ -57,9 +57,13 @@ class IngestConfig(dg.Config):
 
 def _download_stack(
     context: dg.AssetExecutionContext, acav: AcavHome, options: IngestOptions
-) -> StackReport:
-    """The download-stack facts (``acav doctor``) for this shard's settings; a warning in
-    the run log when YouTube downloads would fail or degrade."""
+) -> dict[str, Any]:
+    """The download-stack facts (``acav doctor``) for this shard's settings, as metadata, and
+    a warning in the run log when YouTube downloads would fail or degrade; nothing to check
+    for a shard of local files."""
+    sources = acav.tables().read(SOURCES_TABLE, [context.partition_key])
+    if not sources["url"].is_not_null().any():
+        return {"download_stack": "not checked: the shard downloads nothing"}
     stack = check_download_stack(
         storage=acav.storage(),
         cookies_file=options.cookies_file,
@@ -68,7 +72,12 @@ def _download_stack(
     )
     if not stack.ok:
         context.log.warning("download stack degraded: " + "; ".join(stack.problems))
-    return stack
+    return {
+        "download_stack_ok": stack.ok,
+        "download_stack": dg.MetadataValue.md(
+            markdown_table(["part", "state"], stack.as_dict().items())
+        ),
+    }
 
 
 @dg.multi_asset(
@@ -107,7 +116,7 @@ def ingested_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: IngestConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     options = config.options(acav)
-    stack = _download_stack(context, acav, options)
+    stack_facts = _download_stack(context, acav, options)
     stats = ingest_shard(
         acav.storage(),
         acav.tables(),
@@ -130,10 +139,7 @@ def ingested_shard(
             "failure_reasons": dg.MetadataValue.md(
                 markdown_table(["reason", "videos"], sorted(reasons.items()))
             ),
-            "download_stack_ok": stack.ok,
-            "download_stack": dg.MetadataValue.md(
-                markdown_table(["part", "state"], stack.as_dict().items())
-            ),
+            **stack_facts,
         },
     )
     yield dg.MaterializeResult(asset_key="clips", metadata={"clips": stats.clips})
