@@ -168,6 +168,60 @@ def http_base(media_dir: Path):
     server.server_close()
 
 
+class RateLimit:
+    """What the rate-limited server does: answers ``budget`` requests (``None``: all), then
+    HTTP 429 to every request; ``requests`` and ``refused`` count what it saw."""
+
+    def __init__(self) -> None:
+        self.budget: int | None = None
+        self.requests = 0
+        self.refused = 0
+        self.lock = threading.Lock()
+
+    def admit(self) -> bool:
+        with self.lock:
+            self.requests += 1
+            if self.budget is None or self.requests <= self.budget:
+                return True
+            self.refused += 1
+            return False
+
+
+@pytest.fixture
+def rate_limited_server(media_dir: Path):
+    """``(base URL, RateLimit)``: a server on 127.0.0.1 of the test media that starts
+    answering 429 Too Many Requests once its budget of requests is spent."""
+    limit = RateLimit()
+
+    class Handler(_Handler):
+        def _admitted(self) -> bool:
+            if limit.admit():
+                return True
+            self.send_response(429)
+            self.send_header("Retry-After", "3600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self._admitted():
+                self._send_file()
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            if self._admitted():
+                super().do_HEAD()
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a, **k: Handler(*a, directory=str(media_dir), **k)
+    )
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", limit
+    server.shutdown()
+    server.server_close()
+
+
 CUTS_AT = (12.0, 24.0, 36.0)
 
 

@@ -4,10 +4,10 @@ One module per command group; each registers its commands on ``app``. Every comm
 progress on stderr and prints one JSON summary as its last line on stdout.
 """
 
-from acav_assets.cli import catalog, curate, embed, ingest, select
+from acav_assets.cli import catalog, curate, doctor, embed, ingest, select
 from acav_assets.cli.app import app
 
-__all__ = ["app", "catalog", "curate", "embed", "ingest", "main", "select"]
+__all__ = ["app", "catalog", "curate", "doctor", "embed", "ingest", "main", "select"]
 
 
 def main() -> None:

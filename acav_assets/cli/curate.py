@@ -24,6 +24,7 @@ from acav_assets.cli.pipeline import (
     SourcesArgument,
     StrategyOption,
     checked,
+    checked_manifests,
     default_roots,
     runner,
     shard_prefixes,
@@ -91,7 +92,7 @@ def curate(
                                    seed=seed, size=size, ratio=ratio, shard_ratio=shard_ratio),
         export=ExportOptions(webdataset=webdataset),
     )  # fmt: skip
-    prefixes = shard_prefixes(sources)
+    prefixes = shard_prefixes(checked_manifests(sources))
     with stage_bar() as stage:
         run = runner(home, roots, stage)
 
@@ -130,7 +131,7 @@ def _evaluate(
         clustering=clustering,
         selection=selection,
     )
-    prefixes = shard_prefixes(sources)
+    prefixes = shard_prefixes(checked_manifests(sources))
     with stage_bar() as stage:
         run = runner(home, [corpus], stage)
 

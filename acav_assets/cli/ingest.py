@@ -7,16 +7,20 @@ from collections import Counter
 from typing import Annotated
 
 from acav_assets.cli.app import app
-from acav_assets.cli.common import HomeOption, operational, opt, print_summary, stage_bar
+from acav_assets.cli.common import HomeOption, operational, opt, print_summary, stage_bar, stderr
 from acav_assets.cli.pipeline import (
     AllowRootOption,
     ClipStrategyOption,
     MinDurationOption,
     ShardSizeOption,
+    SitesOption,
     SourcesArgument,
     checked,
+    checked_manifests,
     default_roots,
+    download_stack,
     materialized,
+    read_sites,
     runner,
     shard_prefixes,
 )
@@ -51,8 +55,11 @@ def ingest(
         str | None, opt(Download, "cookies_file", "--cookies")
     ] = Download.cookies_file,
     proxy: Annotated[str | None, opt(Download, "proxy")] = Download.proxy,
+    sites: SitesOption = None,
 ) -> None:
     """Register manifests and ingest all their shards: download, probe, filter, clip."""
+    from rich.markup import escape
+
     from acav_assets.core.media import IngestOptions
     from acav_assets.core.media.options import DownloadSettings
     from acav_assets.defs.local import Curation, ingest_shards, register_sources
@@ -61,7 +68,7 @@ def ingest(
     roots = allow_root or default_roots(manifests)
     download = DownloadSettings(
         max_height=max_height, retries=retries, socket_timeout=socket_timeout,
-        rate_limit=rate_limit, cookies_file=cookies, proxy=proxy,
+        rate_limit=rate_limit, cookies_file=cookies, proxy=proxy, sites=read_sites(sites),
     )  # fmt: skip
     options = IngestOptions(
         shard_size=shard_size, allowed_roots=tuple(roots), clip_strategy=clip_strategy,
@@ -70,7 +77,12 @@ def ingest(
         concurrent_downloads=concurrent_downloads, download=download,
     )  # fmt: skip
     checked(options.validate)
-    prefixes = shard_prefixes(manifests)
+    loaded = checked_manifests(manifests)
+    prefixes = shard_prefixes(loaded)
+    downloads = any(m.rows["url"].is_not_null().any() for m in loaded)
+    if downloads and not (stack := download_stack(home, download)).ok:
+        problems = escape("; ".join(stack.problems))
+        stderr.print(f"[yellow]warning:[/] download stack degraded (acav doctor): {problems}")
     curation = Curation(sources=tuple(manifests), ingest=options)
     with stage_bar() as stage:
         run = runner(home, roots, stage)
@@ -81,6 +93,19 @@ def ingest(
 
         shards, results = operational(ingest_all)
     totals: Counter = Counter()
-    for metadata in materialized(results, "videos"):
+    stopped: dict[str, list[str]] = {}
+    for shard, metadata in zip(shards, materialized(results, "videos"), strict=True):
         totals.update({k: v for k, v in metadata.items() if isinstance(v, int | float)})
-    print_summary({"shards": shards, **dict(sorted(totals.items()))})
+        if metadata.get("breaker_open"):
+            stopped[shard] = metadata["breaker_open"].split(",")
+            stderr.print(
+                f"[yellow]warning:[/] {shard}: stopped asking {metadata['breaker_open']} (bot "
+                f"checks or rate limits); {metadata['deferred']} videos deferred to a later run"
+            )
+    print_summary(
+        {
+            "shards": shards,
+            **dict(sorted(totals.items())),
+            **({"breaker_open": stopped} if stopped else {}),
+        }
+    )

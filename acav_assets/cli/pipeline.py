@@ -4,6 +4,7 @@ options), starting a local runner, registering the sources, and the summary of a
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -43,20 +44,21 @@ def default_roots(sources: list[str]) -> list[str]:
     )  # fmt: skip
 
 
-def shard_prefixes(sources: list[str]) -> list[str]:
-    """Check every manifest before any work (a bad one is exit code 2, nothing written) and
-    return the prefix of its shard keys."""
+def checked_manifests(sources: list[str]) -> list:
+    """Every manifest, checked before any work: a bad one is exit code 2, nothing written."""
     from acav_assets.core.media import ManifestError, load_manifest
+
+    try:
+        return [load_manifest(source) for source in sources]
+    except ManifestError as error:
+        raise typer.BadParameter(str(error), param_hint="SOURCES") from None
+
+
+def shard_prefixes(manifests: list) -> list[str]:
+    """The prefix of each manifest's shard keys."""
     from acav_assets.core.media.sources import shard_prefix
 
-    prefixes = []
-    for source in sources:
-        try:
-            manifest = load_manifest(source)
-        except ManifestError as error:
-            raise typer.BadParameter(str(error), param_hint="SOURCES") from None
-        prefixes.append(shard_prefix(manifest.source, manifest.sha256))
-    return prefixes
+    return [shard_prefix(m.source, m.sha256) for m in manifests]
 
 
 def checked(check: Any) -> Any:
@@ -91,3 +93,47 @@ def materialized(results, asset: str) -> list[dict[str, Any]]:
         for event in events
         if event.asset_key.to_user_string() == asset
     ]
+
+
+SitesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sites",
+        exists=True,
+        dir_okay=False,
+        help="YAML or JSON file of per-site yt-dlp settings: {site: {extractor_args, "
+        "sleep_requests, sleep_interval, max_sleep_interval, js_runtime, js_runtime_path, "
+        "trip_after}}; a site is 'youtube' or a host name.",
+    ),
+]
+
+
+def read_sites(path: Path | None) -> dict[str, dict[str, Any]]:
+    """The per-site settings of ``--sites``, checked now: a bad key is a usage error."""
+    import yaml
+
+    from acav_assets.core.media import parse_sites
+
+    if path is None:
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        parse_sites(raw)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"{path}: {error}", param_hint="--sites") from None
+    return raw
+
+
+def download_stack(home: str | None, download):
+    """What ``acav doctor`` reports for these download settings and this storage root."""
+    import urllib.request
+
+    from acav_assets.core.media import check_download_stack, proxy_in_use
+    from acav_assets.core.media.sites import YOUTUBE
+
+    return check_download_stack(
+        storage=resolved(acav(home)).storage(),
+        cookies_file=download.cookies_file,
+        proxy=proxy_in_use(download.proxy, urllib.request.getproxies()),
+        youtube=download.site_options(YOUTUBE),
+    )

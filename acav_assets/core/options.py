@@ -15,7 +15,10 @@ from typing import Any
 
 
 def option(default: Any, help: str) -> Any:
-    """A dataclass field with its default and the sentence a user reads about it."""
+    """A dataclass field with its default and the sentence a user reads about it (a dict
+    default is copied for each instance)."""
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=lambda: dict(default), metadata={"help": help})
     return dataclasses.field(default=default, metadata={"help": help})
 
 

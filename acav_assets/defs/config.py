@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import pydantic
 
+from acav_assets.core.options import default_of
+
 T = TypeVar("T")
 
 
@@ -48,7 +50,7 @@ def config_class(
             fields[field.name] = (nested, pydantic.Field(default_factory=nested,
                                                          description=help_text))  # fmt: skip
             continue
-        default = field.default
+        default = default_of(options, field.name)
         if isinstance(default, tuple):
             default = list(default)
         fields[field.name] = (

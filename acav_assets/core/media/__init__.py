@@ -15,11 +15,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "shot_windows",
             "uniform_windows",
         ],
+        "breaker": [
+            "SiteBreaker",
+        ],
         "fetch": [
-            "DownloadSettings",
             "Fetched",
             "FetchError",
-            "classify_download_error",
             "download_video",
             "locate_local",
         ],
@@ -37,6 +38,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "youtube_id_from_url",
         ],
         "options": [
+            "DownloadSettings",
             "IngestOptions",
         ],
         "probe": [
@@ -56,11 +58,26 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "find_shots",
             "split_at_threshold",
         ],
+        "sites": [
+            "SiteOptions",
+            "parse_sites",
+            "site_of",
+        ],
         "sources": [
             "SOURCES_TABLE",
             "ManifestShard",
             "register_manifest",
             "shard_manifest",
+        ],
+        "stack": [
+            "Fact",
+            "StackReport",
+            "check_download_stack",
+            "packaged_deno",
+            "proxy_in_use",
+        ],
+        "ytdlp_errors": [
+            "classify_download_error",
         ],
     },
 )

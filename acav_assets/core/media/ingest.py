@@ -3,7 +3,10 @@
 Reads the shard's rows of table ``sources``; writes its rows of ``videos`` (one per video,
 with ``status`` ok / failed / filtered / duplicate and a reason) and ``clips`` (the windows
 of the ok videos). One bad video never fails the shard. Re-running reuses finished
-downloads and replaces the shard's rows, so nothing is fetched twice or counted twice.
+downloads and replaces the shard's rows, so nothing is fetched twice or counted twice; a
+video whose earlier fetch failed for a permanent reason (``reasons.PERMANENT``) keeps its row
+and is not asked for again. A site that keeps refusing (bot checks, rate limits) opens its
+circuit breaker: the shard's remaining videos of that site are ``deferred`` to a later run.
 
 The phases, in order: ``read_shard_videos``, ``fetch_video`` + ``inspect_video`` (in a pool),
 ``mark_duplicates``, ``choose_windows`` (in the pool), ``publish_media`` (remote roots),
@@ -26,13 +29,15 @@ from datetime import UTC, datetime
 import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.media.fetch import FetchError, download_video, locate_local
+from acav_assets.core.media.breaker import SiteBreaker
+from acav_assets.core.media.fetch import Fetched, FetchError, download_video, locate_local
 from acav_assets.core.media.inspection import inspect_video
 from acav_assets.core.media.options import IngestOptions
 from acav_assets.core.media.records import ClipRecord, SourceVideo, VideoRecord
+from acav_assets.core.media.sites import site_of
 from acav_assets.core.media.sources import SOURCES_TABLE
 from acav_assets.core.media.windows import choose_windows
-from acav_assets.core.reasons import Reason
+from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
 from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
@@ -51,20 +56,27 @@ class ShardStats:
     failed: int = 0
     filtered: int = 0
     duplicate: int = 0
+    deferred: int = 0  # not asked: their site's circuit breaker was open
+    not_refetched: int = 0  # failed for a permanent reason in an earlier run
+    retry_soon: int = 0  # deferred, rate-limited or bot-checked: for the retry schedule
     clips: int = 0
     downloaded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    breaker_open: str = ""  # the sites this shard stopped asking, comma-separated
     reasons: Counter = field(default_factory=Counter)
 
-    def count(self, records: Sequence[VideoRecord], clips: int) -> ShardStats:
+    def count(self, records: Sequence[VideoRecord], clips: int, breaker: SiteBreaker) -> ShardStats:
         for record in records:
             setattr(self, record.status, getattr(self, record.status) + 1)
             if record.reason:
                 self.reasons[f"{record.status}_{record.reason}"] += 1
+            self.retry_soon += int(record.reason in RETRY_SOON)
             self.downloaded += int(record.downloaded)
             self.reused += int(record.reused)
+        self.not_refetched = sum(r.video.final is not None for r in records)
         self.clips = clips
+        self.breaker_open = ",".join(sorted(breaker.open_))
         return self
 
     def as_metadata(self) -> dict[str, int | float | str]:
@@ -81,6 +93,11 @@ def read_shard_videos(tables: TableStore, shard: str) -> list[SourceVideo]:
         raise ValueError(f"shard {shard!r} has no rows in table {SOURCES_TABLE!r}")
     previous = tables.read(VIDEOS_TABLE, [shard])
     known_duration = dict(zip(previous["video_id"], previous["duration_s"], strict=True))
+    final = {
+        row["video_id"]: (Reason(row["reason"]), row["detail"] or "")
+        for row in previous.iter_rows(named=True)
+        if row["status"] == "failed" and row["url"] is not None and is_permanent(row["reason"])
+    }
     return [
         SourceVideo(
             video_id=video_id,
@@ -93,6 +110,7 @@ def read_shard_videos(tables: TableStore, shard: str) -> list[SourceVideo]:
                 if s is not None
             ),
             previous_duration_s=known_duration.get(video_id),
+            final=final.get(video_id),
         )
         for (video_id,), group in sources.sort("line").group_by("video_id", maintain_order=True)
     ]
@@ -107,10 +125,45 @@ def _copy_earlier_download(root: StorageRoot, shard: str, video: SourceVideo, fo
             root.fs.get(remote, local)
 
 
+def _download(
+    shard: str, video: SourceVideo, folder: str, options: IngestOptions, breaker: SiteBreaker
+) -> Fetched:
+    """Download one video through its site's circuit breaker, telling it what was answered."""
+    site = site_of(video.url)
+    try:
+        fetched = download_video(
+            video.url,
+            folder,
+            video.video_id,
+            windows=list(video.windows) or None,
+            settings=options.download,
+            may_ask=lambda: breaker.allows(site),
+        )
+    except FetchError as error:
+        if error.reason != Reason.DEFERRED and breaker.record(site, error.reason):
+            log.warning(
+                "shard %s: stopped asking %s after %d %s answers in a row; its other videos "
+                "in this shard are deferred to a later run",
+                shard, site, breaker.trip_after(site), error.reason,
+            )  # fmt: skip
+        raise
+    if not fetched.reused:
+        breaker.record(site, None)
+    return fetched
+
+
 def fetch_video(
-    root: StorageRoot, shard: str, video: SourceVideo, folder: str, options: IngestOptions
+    root: StorageRoot,
+    shard: str,
+    video: SourceVideo,
+    folder: str,
+    options: IngestOptions,
+    breaker: SiteBreaker,
 ) -> VideoRecord:
-    """The video's local files: a checked local path, or a download into ``folder``."""
+    """The video's local files: a checked local path, or a download into ``folder``; an
+    earlier permanent failure is kept without asking again."""
+    if video.final is not None:
+        return VideoRecord.failure(video, *video.final)
     if video.is_local:
         try:
             path = locate_local(video.path, options.allowed_roots)
@@ -120,13 +173,7 @@ def fetch_video(
     if not root.is_local:
         _copy_earlier_download(root, shard, video, folder)
     try:
-        fetched = download_video(
-            video.url,
-            folder,
-            video.video_id,
-            windows=list(video.windows) or None,
-            settings=options.download,
-        )
+        fetched = _download(shard, video, folder, options, breaker)
     except FetchError as error:
         return VideoRecord.failure(video, error.reason, error.detail)
     duration = fetched.duration_s
@@ -229,6 +276,8 @@ def ingest_shard(
     options.validate()
     started = time.perf_counter()
     videos = read_shard_videos(tables, shard)
+    download = options.download
+    breaker = SiteBreaker(lambda site: download.site_options(site).trip_after)
     done = 0
 
     def advance(steps: int = 1) -> None:
@@ -238,7 +287,7 @@ def ingest_shard(
             progress(done, 2 * len(videos))
 
     def fetch_and_inspect(video: SourceVideo) -> VideoRecord:
-        record = fetch_video(root, shard, video, folder, options)
+        record = fetch_video(root, shard, video, folder, options, breaker)
         return inspect_video(record, options) if record.ok else record
 
     with (
@@ -264,7 +313,7 @@ def ingest_shard(
     n_clips = write_shard_tables(
         tables, shard, records, clips, run_id=run_id, code_version=code_version
     )
-    stats = ShardStats(shard=shard, total=len(videos)).count(records, n_clips)
+    stats = ShardStats(shard=shard, total=len(videos)).count(records, n_clips, breaker)
     stats.seconds = round(time.perf_counter() - started, 3)
     log.info("shard %s: %s", shard, stats.as_metadata())
     return stats

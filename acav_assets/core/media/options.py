@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from acav_assets.core.media.clips import STRATEGIES
 from acav_assets.core.options import nested, option
+
+if TYPE_CHECKING:
+    from acav_assets.core.media.sites import SiteOptions
 
 
 @dataclass(frozen=True)
@@ -19,10 +23,28 @@ class DownloadSettings:
     rate_limit: int | None = option(None, "Download at most this many bytes per second.")
     cookies_file: str | None = option(None, "Cookies file for yt-dlp (Netscape format).")
     proxy: str | None = option(None, "Proxy URL for downloads.")
+    sites: dict[str, dict[str, Any]] = option(
+        {},
+        "Per-site yt-dlp settings, {site: {setting: value}} (site: 'youtube' or a host name; "
+        "settings: extractor_args, sleep_requests, sleep_interval, max_sleep_interval, "
+        "js_runtime, js_runtime_path, trip_after).",
+    )
+
+    def site_options(self, site: str) -> SiteOptions:
+        """The checked settings of ``site`` (see ``site_of``), the defaults if it has none."""
+        from acav_assets.core.media.sites import SiteOptions, parse_sites
+
+        return parse_sites(self.sites).get(site) or SiteOptions()
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one phrase each."""
+        from acav_assets.core.media.sites import parse_sites
+
         problems = []
+        try:
+            parse_sites(self.sites)
+        except ValueError as error:
+            problems.append(str(error))
         if self.max_height < 1:
             problems.append(f"max_height={self.max_height!r} (must be >= 1)")
         if not self.socket_timeout > 0:

@@ -37,6 +37,8 @@ class SourceVideo:
     path: str | None
     windows: tuple[tuple[float, float], ...] = ()
     previous_duration_s: float | None = None  # what an earlier run measured
+    # an earlier run's permanent failure (reasons.PERMANENT): the video is not asked again
+    final: tuple[Reason, str] | None = None
 
     @property
     def is_local(self) -> bool:
@@ -76,9 +78,11 @@ class VideoRecord:
         return self.status == "ok"
 
     def mark(self, reason: Reason, detail: str) -> None:
-        """Drop the video with ``reason``: a duplicate, filtered, or failed."""
+        """Drop the video with ``reason``: a duplicate, deferred, filtered, or failed."""
         if reason == Reason.DUPLICATE_CONTENT:
             self.status = "duplicate"
+        elif reason == Reason.DEFERRED:
+            self.status = "deferred"
         else:
             self.status = "filtered" if reason in FILTER_REASONS else "failed"
         self.reason, self.detail = str(reason), detail[:DETAIL_LIMIT]

@@ -1,13 +1,22 @@
 """``sources`` (registered manifests, one dynamic partition per shard), and ``videos`` and
 ``clips`` of a shard (one step writes both tables, each its own asset)."""
 
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import dagster as dg
 import pydantic
 
-from acav_assets.core.media import IngestOptions, ingest_shard
+from acav_assets.core.media import (
+    SOURCES_TABLE,
+    IngestOptions,
+    check_download_stack,
+    ingest_shard,
+    proxy_in_use,
+)
+from acav_assets.core.media.sites import YOUTUBE
 from acav_assets.core.media.sources import dropped_manifests, register_manifests
 from acav_assets.core.options import help_of
 from acav_assets.defs.config import config_class, to_options
@@ -72,15 +81,41 @@ def sources(
     )
 
 
-def ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
-    """The core options of a run: its config, with the resource's allowed roots and cookies
-    file where the config names none."""
+def _download_stack(
+    context: dg.AssetExecutionContext, acav: AcavHome, options: IngestOptions
+) -> dict[str, Any]:
+    """The download-stack facts (``acav doctor``) for this shard's settings, as metadata, and
+    a warning in the run log when YouTube downloads would fail or degrade; nothing to check
+    for a shard of local files."""
+    sources = acav.tables().read(SOURCES_TABLE, [context.partition_key])
+    if not sources["url"].is_not_null().any():
+        return {"download_stack": "not checked: the shard downloads nothing"}
+    download = options.download
+    stack = check_download_stack(
+        storage=acav.storage(),
+        cookies_file=download.cookies_file,
+        proxy=proxy_in_use(download.proxy, urllib.request.getproxies()),
+        youtube=download.site_options(YOUTUBE),
+    )
+    if not stack.ok:
+        context.log.warning("download stack degraded: " + "; ".join(stack.problems))
+    return {
+        "download_stack_ok": stack.ok,
+        "download_stack": dg.MetadataValue.md(
+            markdown_table(["part", "state"], stack.as_dict().items())
+        ),
+    }
+
+
+def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
+    """The core options of a run, checked before any download: its config, with the
+    resource's allowed roots and cookies file where the config names none."""
     options = to_options(config, IngestOptions)
     download = options.download
     if download.cookies_file is None and acav.ytdlp_cookies:
         download = replace(download, cookies_file=acav.ytdlp_cookies)
     roots = options.allowed_roots or tuple(acav.allowed_roots())
-    return replace(options, allowed_roots=roots, download=download)
+    return replace(options, allowed_roots=roots, download=download).validate()
 
 
 @dg.multi_asset(
@@ -119,7 +154,8 @@ def ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
 def ingested_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: IngestConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    options = ingest_options(config, acav)
+    options = checked_ingest_options(config, acav)
+    stack_facts = _download_stack(context, acav, options)
     stats = ingest_shard(
         acav.storage(),
         acav.tables(),
@@ -129,6 +165,11 @@ def ingested_shard(
         code_version=MEDIA_CODE_VERSION,
         progress=log_progress(context, "videos"),
     )
+    if stats.breaker_open:
+        context.log.warning(
+            f"stopped asking {stats.breaker_open} (bot checks or rate limits): "
+            f"{stats.deferred} videos deferred; retry_deferred_schedule runs them again"
+        )
     reasons = dict(stats.reasons)
     yield dg.MaterializeResult(
         asset_key="videos",
@@ -137,6 +178,7 @@ def ingested_shard(
             "failure_reasons": dg.MetadataValue.md(
                 markdown_table(["reason", "videos"], sorted(reasons.items()))
             ),
+            **stack_facts,
         },
     )
     yield dg.MaterializeResult(asset_key="clips", metadata={"clips": stats.clips})
