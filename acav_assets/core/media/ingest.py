@@ -9,8 +9,8 @@ and is not asked for again. A site that keeps refusing (bot checks, rate limits)
 circuit breaker: the shard's remaining videos of that site are ``deferred`` to a later run.
 
 The phases, in order: ``read_shard_videos``, ``fetch_video`` + ``inspect_video`` (in a pool),
-``mark_duplicates``, ``choose_windows`` (in the pool), ``publish_media`` (remote roots),
-``write_shard_tables``.
+``claim_content`` (the content index, ``dedup.py``), ``choose_windows`` (in the pool),
+``publish_media`` (remote roots), ``write_shard_tables``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.media.breaker import SiteBreaker
+from acav_assets.core.media.dedup import ContentIndex, claim_content
 from acav_assets.core.media.fetch import Fetched, FetchError, download_video, locate_local
 from acav_assets.core.media.inspection import inspect_video
 from acav_assets.core.media.options import IngestOptions
@@ -189,18 +190,9 @@ def fetch_video(
     )
 
 
-def known_content(tables: TableStore, shard: str) -> dict[str, str]:
-    """Content hash -> video id of the videos other shards kept."""
-    others = [s for s in tables.shards(VIDEOS_TABLE) if s != shard]
-    if not others:
-        return {}
-    frame = tables.read(VIDEOS_TABLE, others).filter(pl.col("status") == "ok")
-    frame = frame.filter(pl.col("sha256").is_not_null()).sort("shard", "video_id")
-    return dict(zip(frame["sha256"], frame["video_id"], strict=True)) if frame.height else {}
-
-
 def mark_duplicates(records: Sequence[VideoRecord], known: dict[str, str]) -> None:
-    """Keep the first video of each content hash (``known`` first), mark the others."""
+    """Keep the first video of each content hash (``known`` first), mark the others; across
+    shards the content index does it (``dedup.claim_content``)."""
     for record in records:
         if not record.ok or record.sha256 is None:
             continue
@@ -298,9 +290,11 @@ def ingest_shard(
         for record in pool.map(fetch_and_inspect, videos):
             records.append(record)
             advance()
-        mark_duplicates(
-            records, known_content(tables, shard) if options.dedup_across_shards else {}
-        )
+        if options.dedup_across_shards:
+            previous = tables.read(VIDEOS_TABLE, [shard])
+            claim_content(ContentIndex(root), shard, records, previous)
+        else:
+            mark_duplicates(records, {})
         kept = [r for r in records if r.ok]
         advance(len(records) - len(kept))
         clips = []
