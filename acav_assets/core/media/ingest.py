@@ -36,6 +36,7 @@ from acav_assets.core.media.inspection import inspect_video
 from acav_assets.core.media.options import IngestOptions
 from acav_assets.core.media.records import ClipRecord, SourceVideo, VideoRecord
 from acav_assets.core.media.sites import site_of
+from acav_assets.core.media.slots import SiteSlots
 from acav_assets.core.media.sources import SOURCES_TABLE
 from acav_assets.core.media.windows import choose_windows
 from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
@@ -127,19 +128,26 @@ def _copy_earlier_download(root: StorageRoot, shard: str, video: SourceVideo, fo
 
 
 def _download(
-    shard: str, video: SourceVideo, folder: str, options: IngestOptions, breaker: SiteBreaker
+    shard: str,
+    video: SourceVideo,
+    folder: str,
+    options: IngestOptions,
+    breaker: SiteBreaker,
+    slots: SiteSlots,
 ) -> Fetched:
-    """Download one video through its site's circuit breaker, telling it what was answered."""
+    """Download one video in one of its site's slots, through the site's circuit breaker,
+    telling it what was answered."""
     site = site_of(video.url)
     try:
-        fetched = download_video(
-            video.url,
-            folder,
-            video.video_id,
-            windows=list(video.windows) or None,
-            settings=options.download,
-            may_ask=lambda: breaker.allows(site),
-        )
+        with slots.hold(site):
+            fetched = download_video(
+                video.url,
+                folder,
+                video.video_id,
+                windows=list(video.windows) or None,
+                settings=options.download,
+                may_ask=lambda: breaker.allows(site),
+            )
     except FetchError as error:
         if error.reason != Reason.DEFERRED and breaker.record(site, error.reason):
             log.warning(
@@ -160,6 +168,7 @@ def fetch_video(
     folder: str,
     options: IngestOptions,
     breaker: SiteBreaker,
+    slots: SiteSlots,
 ) -> VideoRecord:
     """The video's local files: a checked local path, or a download into ``folder``; an
     earlier permanent failure is kept without asking again."""
@@ -174,7 +183,7 @@ def fetch_video(
     if not root.is_local:
         _copy_earlier_download(root, shard, video, folder)
     try:
-        fetched = _download(shard, video, folder, options, breaker)
+        fetched = _download(shard, video, folder, options, breaker, slots)
     except FetchError as error:
         return VideoRecord.failure(video, error.reason, error.detail)
     duration = fetched.duration_s
@@ -270,6 +279,7 @@ def ingest_shard(
     videos = read_shard_videos(tables, shard)
     download = options.download
     breaker = SiteBreaker(lambda site: download.site_options(site).trip_after)
+    slots = SiteSlots(lambda site: download.site_options(site).concurrent_downloads)
     done = 0
 
     def advance(steps: int = 1) -> None:
@@ -279,7 +289,7 @@ def ingest_shard(
             progress(done, 2 * len(videos))
 
     def fetch_and_inspect(video: SourceVideo) -> VideoRecord:
-        record = fetch_video(root, shard, video, folder, options, breaker)
+        record = fetch_video(root, shard, video, folder, options, breaker, slots)
         return inspect_video(record, options) if record.ok else record
 
     with (

@@ -10,7 +10,9 @@ cost is that of the new shards alone. A new clustering version or other selectio
 start a new record: only a deliberate change recomputes everything.
 
 The record is written last: a step that dies before it leaves the old record, whose parts
-and state files are untouched (each revision writes files of its own).
+and state files are untouched (each step writes files of its own, named by revision and a
+token). Two steps extending at once (the ``curation`` pool keeps it to one) cannot mix their
+files: the record of the last one wins, and shards only the other took in are pending again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -79,15 +82,20 @@ class CuratedRecord:
     assigned: int = 0
     selected: int = 0
     objective: float = 0.0
+    token: str = ""  # of the step that wrote this revision: its files are its own
+
+    @property
+    def name(self) -> str:
+        return f"r{self.revision:05d}-{self.token}"
 
     def state_file(self) -> str:
-        return f"state-r{self.revision:05d}.npz"
+        return f"state-{self.name}.npz"
 
     def trace_file(self) -> str:
-        return f"trace-r{self.revision:05d}.npz"
+        return f"trace-{self.name}.npz"
 
     def shards_file(self) -> str:
-        return f"shards-r{self.revision:05d}.parquet"
+        return f"shards-{self.name}.parquet"
 
     def to_json(self) -> bytes:
         body = {k: v for k, v in asdict(self).items() if k != "shards"}
@@ -372,8 +380,8 @@ class CuratedSet:
         )
         if not shards and not self.fresh:
             return added
-        revision = record.revision + 1
-        part = f"r{revision:05d}"
+        revision, token = record.revision + 1, uuid.uuid4().hex[:8]
+        part = f"r{revision:05d}-{token}"
         target = record.selected + budget
         self.tables.write(CURATED_TABLE, part, added.with_columns(pl.lit(target).alias("target")))
         if state is None:
@@ -384,7 +392,7 @@ class CuratedSet:
             version=record.version, settings=record.settings, revision=revision,
             parts=[*record.parts, part], shards=included, assigned=record.assigned + assigned_new,
             selected=record.selected + added.height,
-            objective=state.objective(check_estimator(self.options.estimator)),
+            objective=state.objective(check_estimator(self.options.estimator)), token=token,
         )  # fmt: skip
         folder = MERGED_FOLDER
         self.root.write_bytes(self.root.path(folder, new.state_file()), state.to_bytes())

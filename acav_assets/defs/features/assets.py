@@ -20,6 +20,7 @@ from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
 from acav_assets.defs.progress import log_progress
 from acav_assets.defs.resources import AcavHome
+from acav_assets.defs.retries import GPU_RETRY, not_retried
 
 FEATURES_CODE_VERSION = "1"
 MODALITY_ASSETS = {"audio": "audio_embeddings", "visual": "visual_embeddings"}
@@ -52,6 +53,7 @@ def _spec(modality: str) -> dg.AssetSpec:
     # Scratch disk: with the root in a bucket the shard's videos are copied here to decode.
     op_tags=k8s_op_tags(cpu="4", memory="16Gi", gpu=1, ephemeral_storage="50Gi"),
     pool="gpu",
+    retry_policy=GPU_RETRY,
 )
 def embedded_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: EmbeddingConfig
@@ -60,12 +62,13 @@ def embedded_shard(
     options = to_options(config, FeatureOptions)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
-    extractors = {
-        m: get_extractor(
-            options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
-        )
-        for m in modalities
-    }
+    with not_retried(ValueError, FileNotFoundError):
+        extractors = {
+            m: get_extractor(
+                options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+            )
+            for m in modalities
+        }
     root = acav.storage()
     has_clips = shard in acav.tables().shards("clips")
     summary = {}
