@@ -43,4 +43,5 @@ def test_a_site_never_has_more_downloads_at_once_than_its_slots() -> None:
 def test_a_bad_site_limit_is_refused_with_its_name(bad) -> None:
     with pytest.raises(ValueError, match="concurrent_downloads"):
         parse_sites({"youtube": {"concurrent_downloads": bad}})
-    assert parse_sites({"youtube": {"concurrent_downloads": 3}})["youtube"].concurrent_downloads == 3
+    sites = parse_sites({"youtube": {"concurrent_downloads": 3}})
+    assert sites["youtube"].concurrent_downloads == 3
