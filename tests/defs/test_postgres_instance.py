@@ -56,7 +56,7 @@ def test_sensor_backfill_and_publish_on_postgres(
 
         first = tick(None)
         (register,) = first.run_requests
-        (uri,) = register.run_config.ops[sources.op.name].manifests
+        (uri,) = register.run_config["ops"][sources.op.name]["config"]["manifests"]
         registered = defs.resolve_job_def(register.job_name).execute_in_process(
             run_config=dg.RunConfig(ops={sources.op.name: SourcesConfig(manifests=[uri],
                                                                         shard_size=2)}),
