@@ -1,7 +1,7 @@
 """Multi-layer audio and visual embeddings of clip windows with pretrained networks."""
 
 from acav_assets.core.features.base import Extractor, InputSpec
-from acav_assets.core.features.extract import ExtractionResult, extract_shard
+from acav_assets.core.features.extract import ExtractionResult, extract_clips, extract_shard
 from acav_assets.core.features.registry import (
     DEFAULT_AUDIO_EXTRACTOR,
     DEFAULT_VISUAL_EXTRACTOR,
@@ -26,6 +26,7 @@ __all__ = [
     "InputSpec",
     "clip_windows",
     "embed_shards",
+    "extract_clips",
     "extract_shard",
     "get_extractor",
     "pending_shards",

@@ -8,7 +8,12 @@ import pytest
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
 from acav_assets.core.features import extract_shard, get_extractor
-from acav_assets.core.features.decode import ClipWindowDataset, decode_audio, decode_frames
+from acav_assets.core.features.decode import (
+    VideoWindowsDataset,
+    decode_audio,
+    decode_frames,
+    group_windows,
+)
 
 
 def _clips(media, rows):
@@ -118,6 +123,7 @@ def test_a_window_too_short_for_the_network_is_recorded(media):
 
 def test_vggish_refuses_a_window_shorter_than_one_patch_in_the_worker(media):
     extractor = get_extractor("vggish", weights="never-loaded.pth")  # prepare() needs none
-    dataset = ClipWindowDataset([media["tone"]] * 2, [0.0, 0.0], [0.5, 2.0], extractor)
-    assert dataset[0].reason == "too_short" and "patch" in dataset[0].detail
-    assert dataset[1].reason is None and dataset[1].data.shape == (2, 96, 64)
+    items = group_windows([media["tone"]] * 2, [0.0, 0.0], [0.5, 2.0])
+    short, long = VideoWindowsDataset(items, [extractor])[0]["vggish"]
+    assert short.reason == "too_short" and "patch" in short.detail
+    assert long.reason is None and long.data.shape == (2, 96, 64)
