@@ -258,7 +258,12 @@ def embed(
     force: Annotated[bool, typer.Option(help="Recompute shards already embedded.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips per network batch.")] = 16,
     num_workers: Annotated[
-        int, typer.Option(min=0, help="Decoding worker processes (0: decode in-process).")
+        int,
+        typer.Option(
+            min=0,
+            help="Decoders beside the networks: processes on the CPU, NVDEC threads on a GPU "
+            "(0: decode in-process).",
+        ),
     ] = 1,
     device: Annotated[str, typer.Option(help="'auto' (GPU if any), 'cpu' or 'cuda'.")] = "auto",
     threads: Annotated[

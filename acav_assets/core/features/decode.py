@@ -1,4 +1,5 @@
-"""Decoding clip windows with torchcodec: each video is opened once for all of its windows.
+"""Decoding clip windows with torchcodec: each video is scanned and opened once for all of
+its windows.
 
 Frames are sampled one per equal slice of the window, and within its slice the frame that is
 cheapest to decode (a keyframe, or the one the decoder reaches first): an H.264 frame costs
@@ -93,17 +94,17 @@ def plan_frames(
     start_s: float,
     end_s: float,
     num_frames: int,
-    last: int = -1,
 ) -> list[int]:
     """Indices (presentation order) of the ``num_frames`` frames to sample from
     ``[start_s, end_s)``: slice ``i`` of ``num_frames`` equal slices gives, among the frames
-    on screen during it, the one cheapest to reach from the frame decoded before (``last``,
-    -1 for none), ties going to the frame that starts nearest the slice centre. Reaching
+    on screen during it, the one cheapest to reach from the frame sampled before (none for
+    the first slice), ties going to the frame that starts nearest the slice centre. Reaching
     frame ``f`` costs ``f - last`` frames when the decoder can go on from ``last`` (no
     keyframe between them), else ``f - keyframe + 1``. ``pts`` must be sorted."""
     gop = _gop_starts(is_key)
     step = (end_s - start_s) / num_frames
-    chosen = []
+    chosen: list[int] = []
+    last = -1
     for i in range(num_frames):
         low, centre = start_s + i * step, start_s + (i + 0.5) * step
         # the frame on screen when the slice begins, then those that start inside it
@@ -121,9 +122,10 @@ def plan_frames(
 def sample_video(
     path: str, windows: list[tuple[float, float]], num_frames: int, device: str = "cpu"
 ) -> list[torch.Tensor | ClipDecodeError]:
-    """uint8 ``(num_frames, 3, H, W)`` for each window of one video (sorted by start), or
-    the error that window met; the video is scanned once (packets only, no decoding) to find
-    its keyframes, then decoded forward through the planned frames."""
+    """uint8 ``(num_frames, 3, H, W)`` for each window of one video, or the error that
+    window met. The video is scanned once (packets only, no decoding) for its keyframes, and
+    one decoder goes through the planned frames of every window; windows sorted by start let
+    it go on from one window into the next."""
     try:
         _check_file(path)
         stream = Demuxer(path, streams="video").streams[0]
@@ -139,7 +141,6 @@ def sample_video(
     middle = pts + index.duration_seconds.numpy() / 2
     end_of_stream = index.end_stream_seconds_from_content
     results: list[torch.Tensor | ClipDecodeError] = []
-    last = -1
     for start_s, end_s in windows:
         if not end_s > start_s >= 0:
             results.append(_empty_window(start_s, end_s))
@@ -152,13 +153,12 @@ def sample_video(
                 )
             )
             continue
-        frames = plan_frames(pts, is_key, start_s, min(end_s, end_of_stream), num_frames, last)
-        last = frames[-1]
+        # planned from a fresh decoder: a clip's frames never depend on its neighbours
+        frames = plan_frames(pts, is_key, start_s, min(end_s, end_of_stream), num_frames)
         try:
             results.append(decoder.get_frames_played_at(seconds=middle[frames].tolist()).data)
         except (RuntimeError, IndexError, ValueError, OSError) as error:
             results.append(_failure(error, "video"))
-            last = -1  # the decoder's position is unknown after a failure
     return results
 
 
@@ -167,20 +167,20 @@ def sample_audio(
 ) -> list[torch.Tensor | ClipDecodeError]:
     """Mono float32 waveform in [-1, 1] for each window of one video, exactly
     ``round((end_s - start_s) * sample_rate)`` samples (a window that runs past the end of
-    the stream is padded with silence), or the error that window met."""
+    the stream is padded with silence), or the error that window met. Each window gets a
+    fresh decoder (7 ms): a lossy codec and its resampler carry state across a seek, which
+    would make a window's samples depend on the window decoded before it."""
     try:
         _check_file(path)
-        decoder = AudioDecoder(path, sample_rate=sample_rate, num_channels=1)
     except ClipDecodeError as error:
         return [error] * len(windows)
-    except (RuntimeError, ValueError, OSError) as error:
-        return [_failure(error, "audio")] * len(windows)
     results: list[torch.Tensor | ClipDecodeError] = []
     for start_s, end_s in windows:
         if not end_s > start_s >= 0:
             results.append(_empty_window(start_s, end_s))
             continue
         try:
+            decoder = AudioDecoder(path, sample_rate=sample_rate, num_channels=1)
             samples = decoder.get_samples_played_in_range(start_s, end_s).data
         except (RuntimeError, ValueError, OSError) as error:
             results.append(_failure(error, "audio"))
@@ -239,18 +239,20 @@ def _empty_window(start_s: float, end_s: float) -> ClipDecodeError:
 
 
 def audio_rms(wave: torch.Tensor) -> float:
-    """Root-mean-square level of a waveform in [-1, 1] (0 is digital silence)."""
-    return float(wave.double().square().mean().sqrt())
+    """Root-mean-square level of a waveform in [-1, 1] (0 is digital silence); summed by
+    numpy, whose order does not depend on torch's thread count."""
+    samples = wave.detach().cpu().numpy().astype(np.float64)
+    return float(np.sqrt(np.mean(np.square(samples))))
 
 
 def frame_measures(frames: torch.Tensor) -> tuple[float, float]:
     """``(frame_diff, frame_luma)`` of uint8 ``(T, 3, H, W)`` frames, both in [0, 1]: the mean
     absolute luma change between consecutive sampled frames (0 for a frozen picture) and the
-    mean luma (0 for black)."""
+    mean luma (0 for black). Summed by numpy (see :func:`audio_rms`)."""
     step = max(1, min(frames.shape[-2:]) // MEASURE_SIZE)  # a pixel grid is enough for means
-    rgb = frames[:, :, ::step, ::step].float().div(255.0)
+    rgb = frames[:, :, ::step, ::step].cpu().numpy().astype(np.float64) / 255.0
     luma = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
-    diff = (luma[1:] - luma[:-1]).abs().mean() if luma.shape[0] > 1 else luma.new_zeros(())
+    diff = np.abs(luma[1:] - luma[:-1]).mean() if luma.shape[0] > 1 else 0.0
     return float(diff), float(luma.mean())
 
 

@@ -32,8 +32,8 @@ class EmbeddingConfig(dg.Config):
     audio_extractor: str = DEFAULT_AUDIO_EXTRACTOR
     visual_extractor: str = DEFAULT_VISUAL_EXTRACTOR
     batch_size: int = 16
-    num_workers: int = 1
-    device: str = "auto"
+    num_workers: int = 1  # decoders: processes on the CPU, NVDEC threads on a GPU
+    device: str = "auto"  # "auto": the GPU (NVDEC, fp16) where there is one
 
     def extractor_name(self, modality: str) -> str:
         return self.audio_extractor if modality == "audio" else self.visual_extractor

@@ -125,9 +125,16 @@ def _frames_to_reach(is_key: list[bool], last: int, frame: int) -> int:
     return frame - key + 1
 
 
-def _plan_by_hand(pts, is_key, start, end, n, last):
+def _frames_spent(is_key: list[bool], frames: list[int]) -> int:
+    total, last = 0, -1
+    for frame in frames:
+        total, last = total + _frames_to_reach(is_key, last, frame), frame
+    return total
+
+
+def _plan_by_hand(pts, is_key, start, end, n):
     step = (end - start) / n
-    chosen = []
+    chosen, last = [], -1
     for i in range(n):
         low, centre = start + i * step, start + (i + 0.5) * step
         before = [f for f in range(len(pts)) if pts[f] <= low][-1:]  # on screen at low
@@ -154,16 +161,12 @@ def _stream(seed: int, n_frames: int, key_rate: float):
     n=st.integers(1, 12),
     where=st.floats(0, 1),
     length=st.floats(0.05, 6),
-    last=st.integers(-1, 119),
 )
-def test_plan_frames_matches_a_frame_by_frame_search(
-    seed, n_frames, key_rate, n, where, length, last
-):
+def test_plan_frames_matches_a_frame_by_frame_search(seed, n_frames, key_rate, n, where, length):
     pts, is_key = _stream(seed, n_frames, key_rate)
     start = where * pts[-1]
-    last = min(last, n_frames - 1)
-    got = plan_frames(pts, is_key, start, start + length, n, last)
-    assert got == _plan_by_hand(pts.tolist(), is_key.tolist(), start, start + length, n, last)
+    got = plan_frames(pts, is_key, start, start + length, n)
+    assert got == _plan_by_hand(pts.tolist(), is_key.tolist(), start, start + length, n)
 
 
 @settings(max_examples=60, deadline=None)
@@ -174,9 +177,7 @@ def test_plan_frames_matches_a_frame_by_frame_search(
     n=st.integers(1, 12),
     where=st.floats(0, 1),
 )
-def test_planned_frames_never_cost_more_than_the_slice_centres(
-    seed, n_frames, key_rate, n, where
-):
+def test_planned_frames_never_cost_more_than_the_slice_centres(seed, n_frames, key_rate, n, where):
     pts, is_key = _stream(seed, n_frames, key_rate)
     start = where * pts[-1] * 0.9
     end = min(pts[-1], start + 10.0)
@@ -185,14 +186,8 @@ def test_planned_frames_never_cost_more_than_the_slice_centres(
         max(0, int(np.searchsorted(pts, start + (i + 0.5) * step, side="right")) - 1)
         for i in range(n)
     ]
-
-    def cost(frames):
-        total, last = 0, -1
-        for f in frames:
-            total, last = total + _frames_to_reach(is_key.tolist(), last, f), f
-        return total
-
-    assert cost(plan_frames(pts, is_key, start, end, n)) <= cost(centres)
+    planned = plan_frames(pts, is_key, start, end, n)
+    assert _frames_spent(is_key.tolist(), planned) <= _frames_spent(is_key.tolist(), centres)
 
 
 def test_plan_frames_samples_each_slice_at_its_cheapest_frame():
@@ -204,8 +199,9 @@ def test_plan_frames_samples_each_slice_at_its_cheapest_frame():
     assert all(s < high and e > low for (s, e), (low, high) in zip(on_screen, slices, strict=True))
     # five keyframes, and the first frame of each slice without one
     assert frames == [300, 360, 375, 420, 480, 487, 540, 562]
-    cost = sum(_frames_to_reach(is_key.tolist(), a, b) for a, b in zip([-1, *frames], frames))
-    assert cost == 1 + 1 + 15 + 1 + 1 + 7 + 1 + 22  # the slice centres cost 209
+    assert _frames_spent(is_key.tolist(), frames) == 1 + 1 + 15 + 1 + 1 + 7 + 1 + 22
+    centres = [318, 356, 393, 431, 468, 506, 543, 581]
+    assert _frames_spent(is_key.tolist(), centres) == 209
 
 
 def test_resize_center_crop_keeps_the_middle_of_the_picture():
