@@ -8,7 +8,8 @@ twice, each in its own process so that its memory is its own:
   threads, each window decoded on its own at the centres of 8 equal slices, frames resized in
   torch, fp32 networks on batches of clips;
 - ``acav``: ``extract_clips`` (each video decoded once, the frame cheapest to decode in each
-  slice, decoding workers beside the networks).
+  slice, one clip a network pass, as many decoding workers as cores beside the networks on
+  one thread).
 
 Prints one JSON line: clips/s of both, their ratio, CPU-seconds a clip, peak memory (RSS of
 the main process and of the largest worker, and the proportional set size of the whole
@@ -407,7 +408,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=16, help="30 s videos (3 clips each)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="acav decoders (default 1 on CPU, 8 threads on GPU)")  # fmt: skip
+                        help="acav decoders (default: the cores; 8 threads on GPU)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
                         help="acav's network threads (default: cores not decoding)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=None, help="default 8, 64 on a GPU")
@@ -419,7 +420,8 @@ def main() -> None:
     parser.add_argument("--measure", choices=("plain", "acav"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     on_gpu = args.device.startswith("cuda")
-    args.workers = args.workers if args.workers is not None else (8 if on_gpu else 1)
+    # a decode pool sized to the cores, the networks on one more thread (the OS shares them)
+    args.workers = args.workers if args.workers is not None else (8 if on_gpu else os.cpu_count())
     args.batch_size = args.batch_size or (64 if on_gpu else 8)
     folder = args.media_dir or os.path.join(tempfile.gettempdir(), "acav-bench-media")
     os.makedirs(folder, exist_ok=True)
