@@ -5,15 +5,22 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
 from acav_assets.core.features import extract_clips, extract_shard, get_extractor
 from acav_assets.core.features.decode import (
+    ClipDecodeError,
     VideoWindowsDataset,
     decode_audio,
     decode_frames,
     group_windows,
+    sample_audio,
+    sample_video,
 )
+from acav_assets.core.reasons import Reason
 
 
 def _clips(media, rows):
@@ -187,3 +194,24 @@ def test_extract_clips_rejects_repeated_or_missing_extractors(media):
         extract_clips(clips, [get_extractor("soundnet8"), get_extractor("soundnet8")])
     with pytest.raises(ValueError, match="distinct"):
         extract_clips(clips, [])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_hostile_bytes_decode_to_frames_or_a_reason_never_another_error(media, tmp_path, data):
+    original = open(media["tone"], "rb").read()
+    cut = data.draw(st.integers(0, len(original)))
+    noise = data.draw(st.binary(max_size=64))
+    where = data.draw(st.integers(0, max(0, cut - 1)))
+    damaged = original[:where] + noise + original[where + len(noise) : cut]
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(damaged)
+    windows = [(0.0, 1.0), (1.0, 3.0)]
+    for results in (sample_video(str(path), windows, 4), sample_audio(str(path), windows, 22050)):
+        assert len(results) == 2
+        for result in results:
+            assert isinstance(result, (torch.Tensor, ClipDecodeError))
+            if isinstance(result, ClipDecodeError):
+                assert result.reason in set(Reason)
