@@ -7,10 +7,10 @@ on its own, fp32). Then, per (modality, layer):
 
 - cosine similarity of the two embeddings of each clip (mean, 5th percentile, minimum);
 - cluster agreement: adjusted mutual information of acav's k-means labels (the clusterings
-  ``acav`` trains, k = auto) between the two embeddings, seed by seed, next to the agreement
-  of today's labels between two seeds (what k-means alone moves);
+  ``acav`` trains with its default options) between the two embeddings, seed by seed, next
+  to the agreement of today's labels between two seeds (what k-means alone moves);
 
-and ``evaluate_correspondence`` (what ``acav evaluate`` reports) on both over the seeds:
+and ``evaluate_correspondence`` (what ``acav evaluate`` reports, default options) on both:
 precision of acav at the true-set size, mean and standard deviation. Prints one JSON line.
 
     python benchmarks/embedding_equivalence.py                       # the demo corpus
@@ -37,10 +37,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from extraction import plain_embed  # noqa: E402
 
 from acav_assets.core.catalog.tables import TableStore  # noqa: E402
-from acav_assets.core.curation import ClusteringSet, EmbeddingSource  # noqa: E402
-from acav_assets.core.curation.correspondence import evaluate_correspondence  # noqa: E402
-from acav_assets.core.evaluation import generate_corpus, load_truth  # noqa: E402
+from acav_assets.core.clustering import ClusteringSet, EmbeddingSource  # noqa: E402
+from acav_assets.core.clustering.options import ClusteringOptions  # noqa: E402
+from acav_assets.core.evaluation import (  # noqa: E402
+    evaluate_correspondence,
+    generate_corpus,
+    load_truth,
+)
 from acav_assets.core.features import EmbeddingStore, clip_windows, get_extractor  # noqa: E402
+from acav_assets.core.selection.options import SelectionOptions  # noqa: E402
 from acav_assets.core.storage import StorageRoot  # noqa: E402
 
 EXTRACTORS = {"audio": "soundnet8", "visual": "mobilenet_v2"}
@@ -86,7 +91,7 @@ def _layers(store: EmbeddingStore, ids: list[str]) -> dict[str, np.ndarray]:
 
 def _labels(store: EmbeddingStore, seed: int) -> pl.DataFrame:
     shards = store.shards(EXTRACTORS["audio"])
-    trained = ClusteringSet.train(store, _sources(store), shards, k="auto", seed=seed)
+    trained = ClusteringSet.train(store, _sources(store), shards, ClusteringOptions(seed=seed))
     return pl.concat([trained.assign(store, s) for s in shards]).sort("clip_id")
 
 
@@ -129,8 +134,8 @@ def compare(new_root: StorageRoot, old_root: StorageRoot, seeds: list[int]) -> d
 def precision(root: StorageRoot, corpus: Path, seeds: list[int]) -> dict:
     store = EmbeddingStore(root)
     result = evaluate_correspondence(
-        root, TableStore(root), load_truth(corpus), _sources(store), seeds=seeds, k="auto",
-        pairing="bipartite", estimator="plugin", strategy="backward",
+        root, TableStore(root), load_truth(corpus), _sources(store), seeds=seeds,
+        clustering=ClusteringOptions(), selection=SelectionOptions(),
     )  # fmt: skip
     p = result["methods"]["acav"]["precision"]
     return {"mean": round(p["mean"], 4), "std": round(p["std"], 4), "n": result["true_set_size"]}
