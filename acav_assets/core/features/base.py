@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
+from acav_assets.core.features.options import FeatureOptions
 from acav_assets.core.features.weights import fetch_weights, file_sha256
 
 Modality = Literal["audio", "visual"]
@@ -65,7 +66,7 @@ class Extractor(ABC):
         weights: str | None = None,
         device: str = "cpu",
         cache_dir: str | None = None,
-        precision: str = "auto",
+        precision: str = FeatureOptions.precision,
     ) -> None:
         self.weights = weights
         self.device = device

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
 from acav_assets.core.features.base import Extractor
 from acav_assets.core.features.decode import DecodedClip, VideoWindowsDataset, group_windows
+from acav_assets.core.features.options import FeatureOptions
 from acav_assets.core.reasons import Reason
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,9 @@ def extract_clips(
     clips: pl.DataFrame,
     extractors: list[Extractor],
     *,
-    batch_size: int = 16,
-    num_workers: int = 1,
-    device: str | None = "auto",
+    batch_size: int = FeatureOptions.batch_size,
+    num_workers: int = FeatureOptions.num_workers,
+    device: str | None = FeatureOptions.device,
     progress: Callable[[int, int], None] | None = None,
     run_id: str | None = None,
 ) -> dict[str, ExtractionResult]:
@@ -121,9 +122,9 @@ def extract_shard(
     clips: pl.DataFrame,
     extractor: Extractor,
     *,
-    batch_size: int = 16,
-    num_workers: int = 1,
-    device: str | None = "auto",
+    batch_size: int = FeatureOptions.batch_size,
+    num_workers: int = FeatureOptions.num_workers,
+    device: str | None = FeatureOptions.device,
     progress: Callable[[int, int], None] | None = None,
     run_id: str | None = None,
 ) -> ExtractionResult:

@@ -23,6 +23,9 @@ class FeatureOptions:
     device: str = option(
         "auto", "auto (the GPU, NVDEC and fp16, where one exists), cpu, cuda or cuda:<index>."
     )
+    precision: str = option(
+        "auto", "Network precision: auto (fp16 on a GPU, fp32 on the CPU), fp32 or fp16."
+    )
 
     def extractor(self, modality: str) -> str:
         return self.audio_extractor if modality == "audio" else self.visual_extractor
@@ -32,7 +35,7 @@ class FeatureOptions:
 
     def validate(self, modalities: tuple[str, ...] = ("audio", "visual")) -> FeatureOptions:
         """Raise ``OptionError`` at the first bad setting of the ``modalities`` embedded."""
-        from acav_assets.core.features.base import DEVICES
+        from acav_assets.core.features.base import DEVICES, PRECISIONS
         from acav_assets.core.features.registry import EXTRACTORS
 
         for modality in modalities:
@@ -42,6 +45,8 @@ class FeatureOptions:
                 raise OptionError(f"{modality}_extractor", f"{name!r}: use one of {known}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise OptionError("device", f"{self.device!r}: use auto, cpu, cuda or cuda:<i>")
+        if self.precision not in PRECISIONS:
+            raise OptionError("precision", f"{self.precision!r}: use one of {list(PRECISIONS)}")
         if self.batch_size < 1 or self.num_workers < 0:
             raise OptionError(
                 "batch_size",

@@ -19,6 +19,7 @@ import polars as pl
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.features.base import Extractor
 from acav_assets.core.features.extract import ExtractionResult, extract_clips
+from acav_assets.core.features.options import FeatureOptions
 from acav_assets.core.features.store import EmbeddingStore, write_status
 from acav_assets.core.storage import StorageRoot
 
@@ -112,9 +113,9 @@ def embed_shards(
     *,
     shards: list[str] | None = None,
     force: bool = False,
-    batch_size: int = 16,
-    num_workers: int = 1,
-    device: str | None = "auto",
+    batch_size: int = FeatureOptions.batch_size,
+    num_workers: int = FeatureOptions.num_workers,
+    device: str | None = FeatureOptions.device,
     progress: Callable[[int, int], None] | None = None,
     run_id: str | None = None,
     scratch_dir: str | None = None,

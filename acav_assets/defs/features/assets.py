@@ -62,7 +62,10 @@ def embedded_shard(
     modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
     extractors = {
         m: get_extractor(
-            options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+            options.extractor(m),
+            weights=options.weights(m),
+            cache_dir=options.weights_cache,
+            precision=options.precision,
         )
         for m in modalities
     }
