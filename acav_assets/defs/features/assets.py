@@ -65,7 +65,10 @@ def embedded_shard(
     with not_retried(ValueError, FileNotFoundError):
         extractors = {
             m: get_extractor(
-                options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+                options.extractor(m),
+                weights=options.weights(m),
+                cache_dir=options.weights_cache,
+                precision=options.precision,
             )
             for m in modalities
         }
