@@ -107,37 +107,59 @@ def swap_refine(
     estimator_code: int,
     rounds: int = 20,
     chunk: float = 0.01,
+    band: float = 1.0,
 ) -> tuple[np.ndarray, list[float]]:
     """Swap selected clips for outside ones while that raises F; the set size stays the same.
 
     Each round pairs the ``ceil(chunk * size)`` selected clips whose removal costs least with
     the outside clips whose addition gains most, and keeps each swap only if F goes up.
-    A swapped-in clip takes the rank of the clip it replaced. Returns the selection and F
-    after each round.
+    With ``band < 1`` a full pass keeps, on each side, the ``ceil(band * size)`` likeliest to
+    swap, and the next rounds score only those, until they could have swapped half of them
+    (as in ``backward_eliminate``). It stops after a full pass with no swap accepted. A
+    swapped-in clip takes the rank of the clip it replaced. Returns the selection and F after
+    each round.
     """
     t = state.tables
     selected = np.asarray(selected, dtype=np.int64).copy()
     outside = np.asarray(outside, dtype=np.int64).copy()
+    if not len(selected) or not len(outside):
+        return selected, []
     rows_in = scoring.cell_index(t, labels, selected)
     rows_out = scoring.cell_index(t, labels, outside)
     need = scoring.occupied(t, np.concatenate([rows_in, rows_out]), estimator_code)
+    size = max(1, math.ceil(chunk * len(selected)))
+    if band >= 1.0:
+        width, refresh = len(selected) + len(outside), 1
+    else:
+        width = max(size, math.ceil(band * len(selected)))
+        refresh = max(1, width // (2 * size))
     current = state.objective(estimator_code)
     trace: list[float] = []
+    since = refresh
     for _ in range(rounds):
-        if not len(selected) or not len(outside):
-            break
-        size = max(1, math.ceil(chunk * len(selected)))
-        loss = scoring.objectives_after(t, rows_in, -1, estimator_code, need)
-        gain = scoring.objectives_after(t, rows_out, 1, estimator_code, need)
-        outs = scoring.top_positions(loss, selected, size, True)
-        ins = scoring.top_positions(gain, outside, size, True)
-        size = min(len(outs), len(ins))
-        outs, ins = outs[:size], ins[:size]
+        full = since >= refresh
+        if full:
+            loss = scoring.objectives_after(t, rows_in, -1, estimator_code, need)
+            gain = scoring.objectives_after(t, rows_out, 1, estimator_code, need)
+            band_in = scoring.top_positions(loss, selected, width, False)
+            band_out = scoring.top_positions(gain, outside, width, False)
+            loss, gain, since = loss[band_in], gain[band_out], 0
+        else:
+            loss = scoring.objectives_after(t, rows_in[band_in], -1, estimator_code, need)
+            gain = scoring.objectives_after(t, rows_out[band_out], 1, estimator_code, need)
+        since += 1
+        outs = band_in[scoring.top_positions(loss, selected[band_in], size, True)]
+        ins = band_out[scoring.top_positions(gain, outside[band_out], size, True)]
+        pairs = min(len(outs), len(ins))
+        outs, ins = outs[:pairs], ins[:pairs]
         accepted = kernels.try_swaps(
             t, labels, estimator_code, selected[outs], outside[ins], current
         )
         if not accepted.any():
-            break
+            if full:
+                break
+            since = refresh
+            continue
         outs, ins = outs[accepted], ins[accepted]
         selected[outs], outside[ins] = outside[ins], selected[outs].copy()
         rows_in[outs], rows_out[ins] = rows_out[ins], rows_in[outs].copy()

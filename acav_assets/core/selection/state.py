@@ -11,12 +11,15 @@ import functools
 import io
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acav_assets.core.selection import kernels
 from acav_assets.core.selection.kernels import Tables
-from acav_assets.core.storage import StorageRoot
+
+if TYPE_CHECKING:  # fsspec costs 0.1 s to import; a selection that saves nothing skips it
+    from acav_assets.core.storage import StorageRoot
 
 STATE_FILE = "state.npz"
 

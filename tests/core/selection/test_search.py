@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from acav_assets.core.selection import BatchGreedySelector, SelectionState, objective
 from acav_assets.core.selection.pairing import check_labels, resolve_pairs
 from acav_assets.core.selection.scoring import cell_index, objectives_after
+from acav_assets.core.selection.search import swap_refine
 
 COLUMNS = ["audio_0", "audio_1", "visual_0", "visual_1"]
 ESTIMATORS = ["plugin", "miller_madow", "adjusted"]
@@ -145,3 +146,84 @@ def test_band_outside_its_range_is_rejected():
             BatchGreedySelector(n_select=2, strategy="backward", backward_band=band).fit(
                 np.zeros((5, 4), dtype=int), COLUMNS
             )
+
+
+def reference_swaps(labels, ks, selected, rounds, chunk, band, estimator):
+    """Swap refinement with its band, one obvious step at a time."""
+    code = ESTIMATORS.index(estimator)
+    arr, ks_arr = check_labels(labels, COLUMNS, ks)
+    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS))
+    state.add(arr, np.array(selected, dtype=np.int64))
+    selected = list(selected)
+    outside = [x for x in range(len(labels)) if x not in set(selected)]
+    t = state.tables
+
+    def scores(clips, s):
+        return objectives_after(t, cell_index(t, arr, clips), s, code) if clips else []
+
+    size = max(1, math.ceil(chunk * len(selected)))
+    if band >= 1.0:
+        width, refresh = len(labels), 1
+    else:
+        width = max(size, math.ceil(band * len(selected)))
+        refresh = max(1, width // (2 * size))
+    current, since, trace = state.objective(code), refresh, []
+    for _ in range(rounds):
+        full = since >= refresh
+        if full:
+            loss = dict(enumerate(scores(selected, -1)))
+            gain = dict(enumerate(scores(outside, 1)))
+            band_in = sorted(_top(loss, list(loss), width), key=lambda i: i)
+            band_out = sorted(_top(gain, list(gain), width), key=lambda i: i)
+            since = 0
+        since += 1
+        loss = dict(zip(band_in, scores([selected[i] for i in band_in], -1), strict=True))
+        gain = dict(zip(band_out, scores([outside[i] for i in band_out], 1), strict=True))
+        outs = sorted(band_in, key=lambda i: (-loss[i], selected[i]))[:size]
+        ins = sorted(band_out, key=lambda i: (-gain[i], outside[i]))[:size]
+        accepted = False
+        for i, j in zip(outs, ins, strict=False):
+            state.remove(arr, np.array([selected[i]]))
+            state.add(arr, np.array([outside[j]]))
+            f = state.objective(code)
+            if f > current + 1e-12:
+                selected[i], outside[j], current, accepted = outside[j], selected[i], f, True
+            else:
+                state.remove(arr, np.array([outside[j]]))
+                state.add(arr, np.array([selected[i]]))
+        if accepted:
+            current = state.objective(code)  # rejected swaps after the last accepted one
+            trace.append(current)  # leave their rounding in the sums
+        elif full:
+            break
+        else:
+            since = refresh
+    return selected, trace
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 60),
+    keep=st.floats(0.05, 0.95),
+    rounds=st.integers(1, 6),
+    chunk=st.sampled_from([0.05, 0.2, 0.5]),
+    band=st.sampled_from([0.1, 0.3, 1.0]),
+    estimator=st.sampled_from(ESTIMATORS),
+)
+def test_swap_refine_follows_the_step_by_step_reference(
+    seed, n, keep, rounds, chunk, band, estimator
+):
+    rng = np.random.default_rng(seed)
+    ks = [3, 4, 2, 5]
+    labels = rng.integers(0, ks, size=(n, 4))
+    start = rng.permutation(n)[: max(1, int(keep * n))].tolist()
+    code = ESTIMATORS.index(estimator)
+    arr, ks_arr = check_labels(labels, COLUMNS, ks)
+    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS))
+    state.add(arr, np.array(start))
+    outside = np.setdiff1d(np.arange(n), start)
+    got, trace = swap_refine(state, arr, np.array(start), outside, code, rounds, chunk, band)
+    expected, expected_trace = reference_swaps(labels, ks, start, rounds, chunk, band, estimator)
+    assert got.tolist() == expected
+    assert trace == expected_trace
