@@ -47,20 +47,23 @@ def backward_eliminate(
     round.
     """
     t = state.tables
-    alive = np.sort(np.asarray(candidates, dtype=np.int64))
+    ids = np.asarray(candidates, dtype=np.int64)
+    if np.any(ids[1:] < ids[:-1]):
+        ids = np.sort(ids)
     prior = state.n
-    state.add(labels, alive)
+    state.add(labels, ids)
     trace = [state.objective(estimator_code)]
-    rows = scoring.cell_index(t, labels, alive)
+    rows = scoring.cell_index(t, labels, ids)  # row i: clip ids[i]; rows never move
     table = np.zeros(t.cells.shape[0], dtype=np.float64)
     need = scoring.occupied(t, rows, estimator_code)
-    scores = np.empty(len(alive), dtype=np.float64)
-    dead = np.zeros(len(alive), dtype=bool)
-    n, total = len(alive), max(len(alive) - n_keep, 0)
+    pos = np.arange(len(ids), dtype=np.int64)  # rows still alive, in order
+    scores = np.empty(len(ids), dtype=np.float64)
+    dead = np.zeros(len(ids), dtype=bool)
+    n, total = len(ids), max(len(ids) - n_keep, 0)
 
-    def drop(ids: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-        picks = scoring.top_positions(values, ids, count, False)
-        state.remove(labels, ids[picks])
+    def drop(clips: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+        picks = scoring.top_positions(values, clips, count, False)
+        state.remove(labels, clips[picks])
         trace.append(state.objective(estimator_code))
         if progress is not None:
             progress(total - (state.n - prior - n_keep), total)
@@ -68,8 +71,9 @@ def backward_eliminate(
 
     while True:
         scoring.cell_objectives(t, -1, estimator_code, need, table)
-        n = scoring.score_alive(table, rows, alive, dead, n, scores)
-        alive, rows, scores, dead = alive[:n], rows[:n], scores[:n], dead[:n]
+        n = scoring.score_alive(table, rows, pos, dead, n, scores)
+        pos, scores, dead = pos[:n], scores[:n], dead[:n]
+        alive = ids[pos]
         if n <= n_keep:
             break
         step = min(n - n_keep, max(1, math.ceil(chunk * n)))
@@ -77,23 +81,21 @@ def backward_eliminate(
         if size == n:
             dead[drop(alive, scores, step)] = True
             continue
-        members = scoring.top_positions(scores, alive, size, False)
-        members_rows, members_scores = scoring.take_rows(rows, members), scores[members]
-        members_dead = np.zeros(size, dtype=bool)
+        members = scoring.top_positions(scores, alive, size, False)  # positions in pos
+        band_rows, band_scores = scoring.take_rows(rows, pos[members]), scores[members]
+        live = np.arange(size, dtype=np.int64)  # rows of band_rows still alive
+        band_dead = np.zeros(size, dtype=bool)
         quota = min(n - n_keep, max(step, size // 2))
         while True:
-            picks = drop(alive[members], members_scores, min(step, quota))
-            members_dead[picks] = True
-            dead[members[picks]] = True
+            picks = drop(alive[members[live]], band_scores, min(step, quota))
+            band_dead[picks] = True
+            dead[members[live[picks]]] = True
             quota -= len(picks)
             if quota <= 0:
                 break
             scoring.cell_objectives(t, -1, estimator_code, need, table)
-            size = scoring.score_alive(
-                table, members_rows, members, members_dead, size, members_scores
-            )
-            members, members_scores = members[:size], members_scores[:size]
-            members_rows, members_dead = members_rows[:size], members_dead[:size]
+            size = scoring.score_alive(table, band_rows, live, band_dead, size, band_scores)
+            live, band_scores, band_dead = live[:size], band_scores[:size], band_dead[:size]
     ranked = np.argsort(scores, kind="stable")
     log.info("backward elimination kept %d clips in %d rounds", n, len(trace) - 1)
     return alive[ranked], trace
