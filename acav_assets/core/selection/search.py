@@ -61,33 +61,34 @@ def backward_eliminate(
     dead = np.zeros(len(ids), dtype=bool)
     n, total = len(ids), max(len(ids) - n_keep, 0)
 
-    def drop(clips: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-        picks = scoring.top_positions(values, clips, count, False)
-        state.remove(labels, clips[picks])
+    def remove(row_positions: np.ndarray) -> None:
+        state.remove(labels, ids[row_positions])
         trace.append(state.objective(estimator_code))
         if progress is not None:
             progress(total - (state.n - prior - n_keep), total)
-        return picks
 
+    # ties go to the lower clip id: pos, members and live all rise with it
     while True:
         scoring.cell_objectives(t, -1, estimator_code, need, table)
         n = scoring.score_alive(table, rows, pos, dead, n, scores)
         pos, scores, dead = pos[:n], scores[:n], dead[:n]
-        alive = ids[pos]
         if n <= n_keep:
             break
         step = min(n - n_keep, max(1, math.ceil(chunk * n)))
         size = min(n, max(step, math.ceil(band * n)))
         if size == n:
-            dead[drop(alive, scores, step)] = True
+            picks = scoring.top_positions(scores, pos, step, False)
+            remove(pos[picks])
+            dead[picks] = True
             continue
-        members = scoring.top_positions(scores, alive, size, False)  # positions in pos
+        members = scoring.top_positions(scores, pos, size, False)  # positions in pos
         band_rows, band_scores = scoring.take_rows(rows, pos[members]), scores[members]
         live = np.arange(size, dtype=np.int64)  # rows of band_rows still alive
         band_dead = np.zeros(size, dtype=bool)
         quota = min(n - n_keep, max(step, size // 2))
         while True:
-            picks = drop(alive[members[live]], band_scores, min(step, quota))
+            picks = scoring.top_positions(band_scores, live, min(step, quota), False)
+            remove(pos[members[live[picks]]])
             band_dead[picks] = True
             dead[members[live[picks]]] = True
             quota -= len(picks)
@@ -98,7 +99,7 @@ def backward_eliminate(
             live, band_scores, band_dead = live[:size], band_scores[:size], band_dead[:size]
     ranked = np.argsort(scores, kind="stable")
     log.info("backward elimination kept %d clips in %d rounds", n, len(trace) - 1)
-    return alive[ranked], trace
+    return ids[pos[ranked]], trace
 
 
 def swap_refine(

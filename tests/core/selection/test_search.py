@@ -173,8 +173,9 @@ def reference_swaps(labels, ks, selected, rounds, chunk, band, estimator):
         if full:
             loss = dict(enumerate(scores(selected, -1)))
             gain = dict(enumerate(scores(outside, 1)))
-            band_in = sorted(_top(loss, list(loss), width), key=lambda i: i)
-            band_out = sorted(_top(gain, list(gain), width), key=lambda i: i)
+            by_id_in = sorted(loss, key=lambda i: (-loss[i], selected[i]))
+            by_id_out = sorted(gain, key=lambda i: (-gain[i], outside[i]))
+            band_in, band_out = sorted(by_id_in[:width]), sorted(by_id_out[:width])
             since = 0
         since += 1
         loss = dict(zip(band_in, scores([selected[i] for i in band_in], -1), strict=True))
