@@ -74,8 +74,10 @@ def test_exact_greedy_picks_the_best_clip_by_recomputation(estimator):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_batch_greedy_with_whole_pool_and_top1_equals_exact_greedy(seed):
     labels, _ = planted(60, 5, seed=seed)
-    exact = BatchGreedySelector(n_select=30, exact=True).fit(labels, COLUMNS)
-    batch = BatchGreedySelector(n_select=30, batch_size=60, top_k=1, seed=seed).fit(labels, COLUMNS)
+    exact = BatchGreedySelector(n_select=30, exact=True, strategy="forward").fit(labels, COLUMNS)
+    batch = BatchGreedySelector(
+        n_select=30, batch_size=60, top_k=1, seed=seed, strategy="forward"
+    ).fit(labels, COLUMNS)
     np.testing.assert_array_equal(batch.order_, exact.order_)
 
 

@@ -47,7 +47,7 @@ def test_counts_beyond_the_xlogx_table_keep_sums_exact():
     labels = rng.integers(0, 2, size=(n, 2))
     labels[:, 1] = np.where(rng.random(n) < 0.9, labels[:, 0], 1 - labels[:, 0])
     arr, ks = check_labels(labels, COLUMNS)
-    state = SelectionState(COLUMNS, ks, resolve_pairs(COLUMNS))
+    state = SelectionState(COLUMNS, ks, resolve_pairs(COLUMNS, "bipartite"))
     state.add(arr, np.arange(n))
     assert state.marginal(0).min() > XLOGX_STEPS
     assert state.objective() == pytest.approx(objective(labels, COLUMNS), rel=1e-12)
@@ -60,6 +60,6 @@ def test_counts_beyond_the_xlogx_table_keep_sums_exact():
 
 def test_cell_index_widens_past_65536_cells():
     arr, ks = check_labels(np.array([[299, 299], [0, 5]]), COLUMNS, [300, 300])
-    state = SelectionState(COLUMNS, ks, resolve_pairs(COLUMNS))
+    state = SelectionState(COLUMNS, ks, resolve_pairs(COLUMNS, "bipartite"))
     rows = cell_index(state.tables, arr, np.arange(2))
     assert rows.dtype == np.uint32 and rows[:, 0].tolist() == [299 * 300 + 299, 5]

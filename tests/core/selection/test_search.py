@@ -152,7 +152,7 @@ def reference_swaps(labels, ks, selected, rounds, chunk, band, estimator):
     """Swap refinement with its band, one obvious step at a time."""
     code = ESTIMATORS.index(estimator)
     arr, ks_arr = check_labels(labels, COLUMNS, ks)
-    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS))
+    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS, "bipartite"))
     state.add(arr, np.array(selected, dtype=np.int64))
     selected = list(selected)
     outside = [x for x in range(len(labels)) if x not in set(selected)]
@@ -221,7 +221,7 @@ def test_swap_refine_follows_the_step_by_step_reference(
     start = rng.permutation(n)[: max(1, int(keep * n))].tolist()
     code = ESTIMATORS.index(estimator)
     arr, ks_arr = check_labels(labels, COLUMNS, ks)
-    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS))
+    state = SelectionState(COLUMNS, ks_arr, resolve_pairs(COLUMNS, "bipartite"))
     state.add(arr, np.array(start))
     outside = np.setdiff1d(np.arange(n), start)
     got, trace = swap_refine(state, arr, np.array(start), outside, code, rounds, chunk, band)
