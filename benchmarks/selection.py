@@ -42,7 +42,7 @@ import time
 import numpy as np
 
 from acav_assets.core.selection import BatchGreedySelector, objective
-from acav_assets.core.selection.greedy import _STEPS_PER_CALL
+from acav_assets.core.selection.search import STEPS_PER_CALL
 
 COLUMNS = [f"audio_{i}" for i in range(5)] + [f"visual_{i}" for i in range(5)]
 K = 32
@@ -85,9 +85,9 @@ def numpy_batch_greedy(labels, pairs, k, n_select, batch, top_k, seed):
     u = np.empty(0)
     steps = 0
     while len(order) < n_select and m_pool > 0:
-        if steps % _STEPS_PER_CALL == 0:
-            u = rng.random(_STEPS_PER_CALL * batch)
-        off = (steps % _STEPS_PER_CALL) * batch
+        if steps % STEPS_PER_CALL == 0:
+            u = rng.random(STEPS_PER_CALL * batch)
+        off = (steps % STEPS_PER_CALL) * batch
         steps += 1
         nb = min(batch, m_pool)
         for i in range(nb):
