@@ -67,3 +67,17 @@ def test_the_local_instance_reads_the_instance_file_that_make_dev_installs(
     (folder / "dagster.yaml").write_text((repo / "deployments" / "dagster.yaml").read_text())
     instance = local_instance(str(tmp_path / "home"))
     assert Path(instance.root_directory) == folder
+
+
+def test_ingest_takes_the_cluster_cookies_only_when_their_optional_secret_is_mounted(
+    tmp_path: Path, monkeypatch
+):
+    from acav_assets.defs.ingest.assets import IngestConfig
+
+    acav = AcavHome(root=str(tmp_path))
+    monkeypatch.setenv("ACAV_YTDLP_COOKIES", str(tmp_path / "absent" / "cookies.txt"))
+    assert IngestConfig().options(acav).cookies_file is None
+    mounted = tmp_path / "cookies.txt"
+    mounted.write_text("# Netscape HTTP Cookie File\n")
+    monkeypatch.setenv("ACAV_YTDLP_COOKIES", str(mounted))
+    assert IngestConfig().options(acav).cookies_file == str(mounted)

@@ -39,8 +39,14 @@ class IngestConfig(dg.Config):
         return IngestOptions(
             **fields,
             allowed_roots=tuple(self.allowed_roots or acav.allowed_roots()),
-            cookies_file=os.environ.get("ACAV_YTDLP_COOKIES") or None,
+            cookies_file=_mounted_cookies(),
         )
+
+
+def _mounted_cookies() -> str | None:
+    """``$ACAV_YTDLP_COOKIES`` if that file exists: its Secret is optional on the cluster."""
+    path = os.environ.get("ACAV_YTDLP_COOKIES")
+    return path if path and os.path.isfile(path) else None
 
 
 @dg.multi_asset(
