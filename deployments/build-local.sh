@@ -10,7 +10,8 @@
 # Needs root, podman, runc and debootstrap (apt-get install podman runc debootstrap).
 # Settings (environment): ACAV_BASE_IMAGE, ACAV_CPU_IMAGE, ACAV_GPU_IMAGE (image names),
 # ACAV_DEBIAN_MIRROR (instead of apt's), ACAV_HOST_CA (CA bundle for pip and apt in builds),
-# ACAV_TORCH_INDEX_URL (default PyPI), ACAV_IMAGES ("cpu gpu" by default; "" for the base only).
+# ACAV_TORCH_INDEX_URL (default PyPI), ACAV_IMAGES ("cpu gpu" by default; "" for the base only),
+# ACAV_APT_DIR (where apt's sources are read, default /etc/apt).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +21,7 @@ GPU_IMAGE="${ACAV_GPU_IMAGE:-localhost/acav-gpu:local}"
 HOST_CA="${ACAV_HOST_CA:-/etc/ssl/certs/ca-certificates.crt}"
 TORCH_INDEX_URL="${ACAV_TORCH_INDEX_URL:-https://pypi.org/simple}"
 IMAGES="${ACAV_IMAGES-cpu gpu}"
+APT_DIR="${ACAV_APT_DIR:-/etc/apt}"
 # What works here (deployments/README.md): runc, cgroupfs, the host's network, explicit ulimits.
 PODMAN=(podman --runtime runc --cgroup-manager=cgroupfs)
 LIMITS=(--network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
@@ -34,18 +36,17 @@ cleanup() {
     if [ -n "$MOUNTED" ]; then "${PODMAN[@]}" image unmount "$MOUNTED" >/dev/null || true; fi
     if [ -n "$ROOTFS" ]; then rm -rf "$ROOTFS"; fi
 }
-trap cleanup EXIT
 
 # "<suite> <uri>" for each enabled `deb` source of apt's configuration (one-line and deb822).
 apt_sources() {
     local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$APT_DIR/sources.list" "$APT_DIR"/sources.list.d/*.list; do
         if [ -f "$f" ]; then
-            awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                               print $(i + 1), $i }' "$f"
+            awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                               if (i + 1 <= NF) print $(i + 1), $i }' "$f"
         fi
     done
-    for f in /etc/apt/sources.list.d/*.sources; do
+    for f in "$APT_DIR"/sources.list.d/*.sources; do
         if [ -f "$f" ]; then
             awk 'BEGIN { RS = ""; FS = "\n" }
                  { types = uris = suites = ""; enabled = "yes"
@@ -127,25 +128,33 @@ check_no_host_ca() {
 
 image_bytes() { "${PODMAN[@]}" image inspect --format '{{.Size}}' "$1"; }
 
-[ "$(id -u)" = 0 ] || die "run as root (podman here needs it)"
-command -v podman >/dev/null || die "podman is missing (apt-get install podman runc)"
+main() {
+    trap cleanup EXIT
+    [ "$(id -u)" = 0 ] || die "run as root (podman here needs it)"
+    command -v podman >/dev/null || die "podman is missing (apt-get install podman runc)"
 
-declare -A DOCKERFILE=([cpu]=Dockerfile [gpu]=Dockerfile.gpu)
-declare -A NAME=([cpu]="$CPU_IMAGE" [gpu]="$GPU_IMAGE")
-for kind in $IMAGES; do
-    [ -n "${NAME[$kind]:-}" ] || die "unknown image kind '$kind' in ACAV_IMAGES (cpu, gpu)"
-done
+    declare -A DOCKERFILE=([cpu]=Dockerfile [gpu]=Dockerfile.gpu)
+    declare -A NAME=([cpu]="$CPU_IMAGE" [gpu]="$GPU_IMAGE")
+    for kind in $IMAGES; do
+        [ -n "${NAME[$kind]:-}" ] || die "unknown image kind '$kind' in ACAV_IMAGES (cpu, gpu)"
+    done
 
-start=$SECONDS
-build_base
-json="{\"base_image\": \"$BASE_IMAGE\", \"base_seconds\": $((SECONDS - start))"
-for kind in $IMAGES; do
     start=$SECONDS
-    build_image "${DOCKERFILE[$kind]}" "${NAME[$kind]}"
-    json+=", \"image_${kind}\": \"${NAME[$kind]}\", \"image_${kind}_seconds\": $((SECONDS - start))"
-    check_no_host_ca "${NAME[$kind]}"
-    json+=", \"image_${kind}_bytes\": $(image_bytes "${NAME[$kind]}")"
-done
-# Only the dangling layers these builds left behind (an image rebuilt under the same tag).
-"${PODMAN[@]}" image prune -f >/dev/null
-echo "$json, \"host_ca_checked\": $([ -f "$HOST_CA" ] && echo true || echo false)}"
+    build_base
+    json="{\"base_image\": \"$BASE_IMAGE\", \"base_seconds\": $((SECONDS - start))"
+    for kind in $IMAGES; do
+        start=$SECONDS
+        build_image "${DOCKERFILE[$kind]}" "${NAME[$kind]}"
+        json+=", \"image_${kind}\": \"${NAME[$kind]}\", \"image_${kind}_seconds\": $((SECONDS - start))"
+        check_no_host_ca "${NAME[$kind]}"
+        json+=", \"image_${kind}_bytes\": $(image_bytes "${NAME[$kind]}")"
+    done
+    # Only the dangling layers these builds left behind (an image rebuilt under the same tag).
+    "${PODMAN[@]}" image prune -f >/dev/null
+    echo "$json, \"host_ca_checked\": $([ -f "$HOST_CA" ] && echo true || echo false)}"
+}
+
+# Sourced (by tests/deploy/test_build_local.py), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
