@@ -373,7 +373,7 @@ class Cluster:
             if ignored:
                 log.info("pod %s: not honoured here: %s", name, ", ".join(ignored))
             subprocess.run([*PODMAN, "run", *args], check=True, capture_output=True, text=True)
-        except (PodSpecError, subprocess.CalledProcessError) as e:
+        except (PodSpecError, OSError, subprocess.CalledProcessError) as e:
             pod.error = e.stderr.strip() if isinstance(e, subprocess.CalledProcessError) else str(e)
             log.warning("pod %s did not start: %s", name, pod.error)
         return pod
@@ -435,8 +435,9 @@ class Cluster:
 
     def delete_pod(self, name: str) -> None:
         with self._lock:
-            self.pods.pop(name, None)
-        subprocess.run([*PODMAN, "rm", "-f", "-t", "5", name], capture_output=True)
+            pod = self.pods.pop(name, None)
+        if pod is not None and pod.error is None:  # else no container was ever made
+            subprocess.run([*PODMAN, "rm", "-f", "-t", "5", name], capture_output=True)
         shutil.rmtree(self.workdir / "pods" / name / "volumes", ignore_errors=True)
 
     # --- Jobs, as the API server sees them ---
