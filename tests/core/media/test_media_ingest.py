@@ -124,7 +124,8 @@ def test_read_only_cookies_file_is_used_and_left_as_it_was(
     try:
         tables = TableStore(storage)
         shard = _register(tmp_path, tables, [f"{http_base}/good.mp4"])
-        options = dataclasses.replace(fast_options, cookies_file=str(cookies))
+        download = dataclasses.replace(fast_options.download, cookies_file=str(cookies))
+        options = dataclasses.replace(fast_options, download=download)
         stats = ingest_shard(storage, tables, shard, options, run_id="r", code_version="t")
     finally:
         cookies.parent.chmod(0o755)
