@@ -8,9 +8,10 @@ Prints ONE JSON line on stdout (progress goes to stderr) and exits 1 unless ever
   answering the chart's readiness probe (``dagster api grpc-health-check``);
 - ``execute_step``: a shard run, end to end the cluster's way: the daemon (as the chart starts
   it, with deployments/dagster.k8s.yaml as its instance) runs ``new_manifest_sensor`` against
-  the code server, queues the shard's run and launches it with ``K8sRunLauncher``; the run
-  worker's ``k8s_job_executor`` runs each step as a Job whose pod runs
-  ``dagster api execute_step`` with the arguments dagster-k8s serialises. Dagster's storage is
+  the code server, which asks for a ``register_sources`` run, then for the shard's run; the
+  daemon launches each with ``K8sRunLauncher``, and the run worker's ``k8s_job_executor`` runs
+  each step as a Job whose pod runs ``dagster api execute_step`` with the arguments
+  dagster-k8s serialises. Dagster's storage is
   a real PostgreSQL on 127.0.0.1 (deployments/local-postgres.sh, TLS as ``sslmode: require``
   asks), the storage root a bucket in moto's S3 server on 127.0.0.1, the videos URLs on a local
   HTTP server; the materializations are then read from this host's own instance.
@@ -58,6 +59,7 @@ PG_SECRET = "dagster-postgresql-secret"  # the chart's default global.postgresql
 DAGSTER_HOME = "/opt/dagster/dagster_home"
 WORKSPACE = "/dagster-workspace/workspace.yaml"  # where the daemon's workspace is mounted
 IMAGE_UID = "10001"
+REGISTER_JOB = "register_sources"  # the sensor's first run: the manifest becomes shards
 SHARD_JOB = "ingest_and_embed_shard"
 SHARD_ASSETS = ["videos", "clips", "audio_embeddings", "visual_embeddings"]
 
@@ -422,13 +424,23 @@ def run_shard(
     began = time.monotonic()
     with dg.DagsterInstance.from_config(str(host_home)) as instance:
 
-        def shard_run():
+        def latest(job: str) -> Any:
             if cluster.pod_state(daemon.name)[0] == "Failed":
                 raise RuntimeError(f"the daemon exited: {_tail(cluster.logs(daemon.name))}")
-            runs = instance.get_runs(filters=dg.RunsFilter(job_name=SHARD_JOB), limit=1)
+            runs = instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1)
             return runs[0] if runs else None
 
-        run = wait_for("a run requested by new_manifest_sensor", shard_run, 180)
+        def shard_run() -> Any:
+            register = latest(REGISTER_JOB)
+            if register is not None and register.is_finished and not register.is_success:
+                errors = _run_errors(instance, register.run_id)
+                raise RuntimeError(f"{REGISTER_JOB} ended {register.status.value}:\n{errors}")
+            return latest(SHARD_JOB)
+
+        # Registering is a run of its own (a pod for its step); the sensor's next tick, at
+        # least 30 s later, asks for the shard's run.
+        run = wait_for("a shard run requested by new_manifest_sensor", shard_run, 600)
+        register_run = latest(REGISTER_JOB).run_id
         log.info("run %s of shard %s queued", run.run_id, run.tags.get("dagster/partition"))
 
         def finished():
@@ -491,6 +503,7 @@ def run_shard(
         raise RuntimeError(f"step pods not run as dagster-k8s runs them: {bad}")
     return {
         "execute_step_seconds": round(time.monotonic() - began, 1),
+        "register_run_id": register_run,
         "run_id": run.run_id,
         "partition": partition,
         "materialized": materialized,
