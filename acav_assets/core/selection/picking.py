@@ -15,13 +15,6 @@ from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import check_estimator, check_labels
 from acav_assets.core.selection.state import SelectionState
 
-# What one step of each strategy's objective trace is.
-TRACE_STEPS = {
-    "forward": "selected clips",
-    "backward": "elimination rounds",
-    "forward+swap": "selected clips, then swap rounds",
-}
-
 
 @dataclass(frozen=True)
 class SelectionOutcome:
