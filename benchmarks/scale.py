@@ -176,11 +176,11 @@ def projection(stages: dict, args: argparse.Namespace, n_shard: int) -> dict[str
     final = stages["full_final_merge"]
     candidates = stages["full_final"]["candidates"]
     final_rate = candidates / max(final["cpu_seconds"], 1e-9)
-    # memory a final-merge candidate costs above the process's baseline (the shard stage)
-    per_candidate = (
-        final["peak_rss_mb"] - stages["full_shard_selection"]["peak_rss_mb"]
-    ) / candidates
-    batch = SelectionOptions.merge_batch
+    batch = args.merge_batch
+    # memory a candidate of the final merge's largest batch costs above the process's
+    # baseline (the shard stage's peak)
+    held = min(candidates, batch)
+    per_candidate = (final["peak_rss_mb"] - stages["full_shard_selection"]["peak_rss_mb"]) / held
     share = 1.2 * PLAN_TARGET / PLAN_CLIPS  # the share a shard keeps in the plan
     winners = share * PLAN_CLIPS
     group_winners = math.sqrt(winners * PLAN_TARGET)  # sqrt(W x T): group_target summed
@@ -218,12 +218,16 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=0.1, help="global share kept")
     parser.add_argument("--shard-ratio", type=float, default=SelectionOptions.shard_ratio)
     parser.add_argument("--group-shards", type=int, default=SelectionOptions.merge_group_shards)
+    parser.add_argument("--merge-batch", type=int, default=SelectionOptions.merge_batch)
     parser.add_argument("--skip-plain", action="store_true", help="no single-merge yardstick")
     parser.add_argument("--workdir", default=None, help="kept when given; else a temporary one")
     args = parser.parse_args()
     n_shard = args.candidates // args.shards
     options = SelectionOptions(
-        ratio=args.ratio, shard_ratio=args.shard_ratio, merge_group_shards=args.group_shards
+        ratio=args.ratio,
+        shard_ratio=args.shard_ratio,
+        merge_group_shards=args.group_shards,
+        merge_batch=args.merge_batch,
     )
     work = args.workdir or tempfile.mkdtemp(prefix="acav-scale-")
     stages: dict[str, dict[str, Any]] = {}
@@ -288,6 +292,7 @@ def main() -> None:
         "ratio": args.ratio,
         "shard_ratio": args.shard_ratio,
         "group_shards": args.group_shards,
+        "merge_batch": args.merge_batch,
         "strategy": options.strategy,
         "selected": full["selected"],
         "full_seconds": full_seconds,

@@ -17,6 +17,7 @@ files: the record of the last one wins, and shards only the other took in are pe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -32,7 +33,6 @@ import polars as pl
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import check_estimator, resolve_pairs
-from acav_assets.core.selection.picking import SelectionOutcome
 from acav_assets.core.selection.sharded import (
     CANDIDATES_COLUMN,
     WINNERS_TABLE,
@@ -152,11 +152,13 @@ class GroupWinners:
 
 @dataclass(frozen=True)
 class Extension:
-    """One extension of the curated set: the clips it added (``frame``: clip_id, rank,
-    from_shard), the shards it took in, the budget and what the search reached."""
+    """One extension of the curated set: how many clips it added (in ``parts`` of table
+    ``curated_subset``, one a batch of the final merge, never all in memory at once), the
+    shards it took in, the budget and what the search reached."""
 
     record: CuratedRecord
-    frame: pl.DataFrame
+    added: int
+    parts: list[str]
     shards: list[str]
     groups: int
     groups_inline: int
@@ -168,21 +170,29 @@ class Extension:
     fresh: bool
     seconds: float
 
-    @property
-    def added(self) -> int:
-        return self.frame.height
+
+@dataclass(frozen=True)
+class _Take:
+    """What the final merge takes from one group: the count of its winners, the clips its
+    shards had assigned, and how to read the winners (a saved group's are read only when
+    its batch runs)."""
+
+    winners: int
+    assigned: int
+    read: Callable[[], pl.DataFrame]
 
 
-def _batches(groups: list[GroupWinners], limit: int) -> Iterator[list[GroupWinners]]:
-    """Consecutive groups whose winners add up to at most ``limit`` (one group if larger)."""
-    batch: list[GroupWinners] = []
-    size = 0
-    for group in groups:
-        if batch and size + group.frame.height > limit:
+def _batches(sizes: list[int], limit: int) -> Iterator[list[int]]:
+    """Indices of consecutive groups whose winners add up to at most ``limit`` (one group if
+    larger)."""
+    batch: list[int] = []
+    total = 0
+    for i, size in enumerate(sizes):
+        if batch and total + size > limit:
             yield batch
-            batch, size = [], 0
-        batch.append(group)
-        size += group.frame.height
+            batch, total = [], 0
+        batch.append(i)
+        total += size
     if batch:
         yield batch
 
@@ -273,12 +283,13 @@ class CuratedSet:
             "revision": winners.revision,
             "shards": list(winners.shards),
             "assigned": winners.assigned,
+            "winners": winners.frame.height,
         }
         self.root.write_bytes(self._group_file(winners.group), json.dumps(body).encode())
 
-    def load_group(self, group: str, shards: Sequence[str]) -> GroupWinners | None:
-        """The saved winners of ``group`` if they were picked from exactly ``shards`` in the
-        context of the current revision, else None (then the final merge picks them itself)."""
+    def _saved_group(self, group: str, shards: Sequence[str]) -> dict | None:
+        """What ``selections/groups/<group>.json`` says of the saved winners of ``group`` if
+        they were picked from exactly ``shards`` in the context of the current revision."""
         path = self._group_file(group)
         if not self.root.fs.exists(path) or not self.tables.has_shard(GROUPS_TABLE, group):
             return None
@@ -286,9 +297,20 @@ class CuratedSet:
         current = (self.version, self.record.settings, self.record.revision, list(shards))
         if (body["version"], body["settings"], body["revision"], body["shards"]) != current:
             return None
+        return body if "winners" in body else None
+
+    def _read_group(self, group: str) -> pl.DataFrame:
         columns = ["clip_id", "from_shard", *self.columns, CANDIDATES_COLUMN]
         frame = self.tables.scan(GROUPS_TABLE, [group], columns).drop("shard")
-        frame = frame.rename({"from_shard": "shard"}).sort("shard", "clip_id")
+        return frame.rename({"from_shard": "shard"}).sort("shard", "clip_id")
+
+    def load_group(self, group: str, shards: Sequence[str]) -> GroupWinners | None:
+        """The saved winners of ``group`` if they were picked from exactly ``shards`` in the
+        context of the current revision, else None (then the final merge picks them itself)."""
+        body = self._saved_group(group, shards)
+        if body is None:
+            return None
+        frame = self._read_group(group)
         return GroupWinners(group, tuple(shards), body["revision"], body["assigned"], frame)
 
     def _group_file(self, group: str) -> str:
@@ -309,89 +331,113 @@ class CuratedSet:
     def extend(self, progress: Callable[[int, int], None] | None = None) -> Extension:
         """Take in every pending shard: one group of them is merged directly; several are
         merged a group at a time (saved group winners when fresh), then their winners in
-        batches of at most ``merge_batch`` candidates, each extending the state."""
+        batches of at most ``merge_batch`` candidates, each extending the state. A batch's
+        saved groups are read when it runs and its picks written as they come, so the step
+        holds one batch, not every winner (only groups merged here, whose pods did not run,
+        are held from the start)."""
         started = time.perf_counter()
         shards = self.pending()
         groups = self.groups(shards)
-        inline = 0
-        if len(groups) <= 1:
-            winners = read_winners(self.tables, WINNERS_TABLE, shards, self.columns, self.version)
-            found = [
-                GroupWinners("", tuple(shards), self.record.revision, assigned_of(winners), winners)
-            ]
-        else:
-            found = []
-            for group, members in groups.items():
-                saved = self.load_group(group, members)
-                if saved is None:
-                    saved = self.select_group(group, members)
-                    inline += 1
-                found.append(saved)
-        candidates = sum(g.frame.height for g in found)
-        assigned_new = sum(g.assigned for g in found)
+        takes, inline = self._takes(shards, groups)
+        candidates = sum(t.winners for t in takes)
+        assigned_new = sum(t.assigned for t in takes)
         budget = self._budget(assigned_new, candidates)
-        state = self.state
-        parts, outcome, trace = [], None, np.zeros(0)
-        batches = list(_batches(found, self.options.merge_batch))
-        shares = _split(budget, [sum(g.assigned for g in b) for b in batches])
-        for batch, share in zip(batches, shares, strict=True):
-            order = ["clip_id", "shard", *self.columns]
-            frame = pl.concat([g.frame.select(order) for g in batch])
+        state, outcome, trace = self.state, None, np.zeros(0)
+        revision, token = self.record.revision + 1, uuid.uuid4().hex[:8]
+        target = self.record.selected + budget
+        parts, added = [], 0
+        batches = list(_batches([t.winners for t in takes], self.options.merge_batch))
+        shares = _split(budget, [sum(takes[i].assigned for i in b) for b in batches])
+        order = ["clip_id", "shard", *self.columns]
+        for number, (batch, share) in enumerate(zip(batches, shares, strict=True)):
+            frame = pl.concat([takes[i].read().select(order) for i in batch])
             picks, outcome = merge_shard_winners(
                 frame, self.columns, self.ks, share, state=state, progress=progress,
                 **self.options.search_kwargs(),
             )  # fmt: skip
-            parts.append(picks)
+            del frame
+            part = f"r{revision:05d}-{token}-{number:04d}"
+            self._write_part(part, picks, self.record.selected + added, target)
+            parts.append(part)
+            added += picks.height
             state = outcome.selector.state_
             trace = np.concatenate([trace, outcome.trace])
-        added = self._commit(parts, shards, assigned_new, budget, outcome, state, trace)
+        if shards or self.fresh:
+            if not parts:
+                parts.append(f"r{revision:05d}-{token}-0000")
+                self._write_part(parts[0], None, self.record.selected, target)
+            self._commit(token, parts, shards, assigned_new, added, state, trace)
         random = outcome.random_objective if outcome is not None else self.record.objective
         seconds = time.perf_counter() - started
         log.info(
             "curated set r%d: %d shards, %d candidates, +%d clips (budget %d) in %.1fs",
-            self.record.revision, len(shards), candidates, added.height, budget, seconds,
+            self.record.revision, len(shards), candidates, added, budget, seconds,
         )  # fmt: skip
         return Extension(
-            record=self.record, frame=added, shards=shards, groups=len(groups),
-            groups_inline=inline, batches=len(batches), candidates=candidates, budget=budget,
-            objective=self.record.objective, random_objective=random, fresh=self.fresh,
-            seconds=seconds,
+            record=self.record, added=added, parts=parts, shards=shards,
+            groups=len(groups), groups_inline=inline, batches=len(batches),
+            candidates=candidates, budget=budget, objective=self.record.objective,
+            random_objective=random, fresh=self.fresh, seconds=seconds,
         )  # fmt: skip
+
+    def _takes(self, shards: list[str], groups: dict[str, list[str]]) -> tuple[list[_Take], int]:
+        """What the final merge takes from each group, and how many groups it had to merge
+        itself (no fresh saved winners)."""
+        if not shards:
+            return [], 0
+        if len(groups) <= 1:
+            winners = read_winners(self.tables, WINNERS_TABLE, shards, self.columns, self.version)
+            return [_Take(winners.height, assigned_of(winners), lambda: winners)], 0
+        takes, inline = [], 0
+        for group, members in groups.items():
+            body = self._saved_group(group, members)
+            if body is not None:
+                read = functools.partial(self._read_group, group)
+                takes.append(_Take(body["winners"], body["assigned"], read))
+                continue
+            picked = self.select_group(group, members)
+            inline += 1
+            takes.append(_Take(picked.frame.height, picked.assigned, lambda f=picked.frame: f))
+        return takes, inline
+
+    def _write_part(
+        self, part: str, picks: pl.DataFrame | None, first_rank: int, target: int
+    ) -> None:
+        """One part of table ``curated_subset``: ``picks`` ranked from ``first_rank``."""
+        if picks is None:
+            picks = pl.DataFrame(
+                schema={"clip_id": pl.String, "rank": pl.Int64, "from_shard": pl.String}
+            )
+        frame = picks.select("clip_id", "from_shard").with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + first_rank).alias("rank"),
+            pl.lit(target, dtype=pl.Int64).alias("target"),
+        )
+        self.tables.write(
+            CURATED_TABLE, part, frame.select("clip_id", "rank", "from_shard", "target")
+        )
 
     def _commit(
         self,
-        parts: list[pl.DataFrame],
+        token: str,
+        parts: list[str],
         shards: list[str],
         assigned_new: int,
-        budget: int,
-        outcome: SelectionOutcome | None,
+        added: int,
         state: SelectionState | None,
         trace: np.ndarray,
-    ) -> pl.DataFrame:
-        """Write the new part, state, shard list and trace under the next revision, then the
-        record that points at them."""
+    ) -> None:
+        """Write the state, shard list and trace of the next revision (its ``parts`` are
+        written), then the record that points at them."""
         record = self.record
-        empty = pl.DataFrame(
-            schema={"clip_id": pl.String, "rank": pl.Int64, "from_shard": pl.String}
-        )
-        added = pl.concat(parts) if parts else empty
-        added = added.with_columns(
-            (pl.int_range(pl.len(), dtype=pl.Int64) + record.selected).alias("rank")
-        )
-        if not shards and not self.fresh:
-            return added
-        revision, token = record.revision + 1, uuid.uuid4().hex[:8]
-        part = f"r{revision:05d}-{token}"
-        target = record.selected + budget
-        self.tables.write(CURATED_TABLE, part, added.with_columns(pl.lit(target).alias("target")))
+        revision = record.revision + 1
         if state is None:
             pairs = resolve_pairs(self.columns, self.options.pairing)
             state = SelectionState(self.columns, self.ks, pairs)
         included = {**record.shards, **dict.fromkeys(shards, revision)}
         new = CuratedRecord(
             version=record.version, settings=record.settings, revision=revision,
-            parts=[*record.parts, part], shards=included, assigned=record.assigned + assigned_new,
-            selected=record.selected + added.height,
+            parts=[*record.parts, *parts], shards=included,
+            assigned=record.assigned + assigned_new, selected=record.selected + added,
             objective=state.objective(check_estimator(self.options.estimator)), token=token,
         )  # fmt: skip
         folder = MERGED_FOLDER
@@ -407,4 +453,3 @@ class CuratedSet:
         self.root.write_bytes(self.root.path(folder, new.trace_file()), buffer.getvalue())
         self.root.write_bytes(self.root.path(folder, RECORD_FILE), new.to_json())
         self.record, self.state, self.fresh = new, state, False
-        return added

@@ -21,6 +21,7 @@ from acav_assets.core.selection import (
     select_clips,
     winner_frame,
 )
+from acav_assets.core.selection import curated as curated_module
 from acav_assets.core.storage import StorageRoot
 
 COLUMNS = ["audio_0", "visual_0", "audio_1", "visual_1"]
@@ -92,10 +93,12 @@ def test_curating_a_then_b_matches_a_and_b_at_once(tmp_path) -> None:
         [_select_shards(TableStore(at_once_root), m, 8, seed) for seed, m in enumerate("ab")]
     )
     at_once = _curated(at_once_root, options).extend()
+    at_once_set = read_curated_subset(at_once_root, TableStore(at_once_root))
 
     root = StorageRoot(str(tmp_path / "extended"))
     _select_shards(TableStore(root), "a", 8, seed=0)
     first = _curated(root, options).extend()
+    first_set = read_curated_subset(root, TableStore(root))
     _select_shards(TableStore(root), "b", 8, seed=1)
     second = _curated(root, options).extend()
 
@@ -103,8 +106,9 @@ def test_curating_a_then_b_matches_a_and_b_at_once(tmp_path) -> None:
     assert extended.height == at_once.added == 640
     assert second.record.revision == 2 and len(second.shards) == 8
     assert second.objective == pytest.approx(at_once.objective, rel=0.02)
-    assert abs(_precision(extended, truth) - _precision(at_once.frame, truth)) <= 0.03
-    assert extended.head(first.added)["clip_id"].to_list() == first.frame["clip_id"].to_list()
+    assert abs(_precision(extended, truth) - _precision(at_once_set, truth)) <= 0.03
+    assert first.added == first_set.height
+    assert extended.head(first.added)["clip_id"].to_list() == first_set["clip_id"].to_list()
     assert second.objective > second.random_objective
 
 
@@ -171,6 +175,37 @@ def test_the_final_merge_in_batches_keeps_the_budget(storage: StorageRoot) -> No
     assert (batched.batches, whole.batches) == (2, 1)
     assert batched.added == whole.added == 240
     assert batched.objective == pytest.approx(whole.objective, rel=0.05)
+
+
+def test_the_final_merge_reads_a_batchs_groups_only_when_it_runs(
+    storage: StorageRoot, monkeypatch
+) -> None:
+    """The step holds one batch of saved group winners at a time, not all of them."""
+    tables = TableStore(storage)
+    _select_shards(tables, "a", 6, seed=0)
+    options = SelectionOptions(ratio=0.1, merge_group_shards=1, merge_batch=120)
+    curated = _curated(storage, options)
+    for group, shards in curated.groups(curated.pending()).items():
+        curated.save_group(curated.select_group(group, shards))
+    events: list[str] = []
+    read_group, merge = CuratedSet._read_group, curated_module.merge_shard_winners
+
+    def reading(self, group):
+        events.append("read")
+        return read_group(self, group)
+
+    def merging(*args, **kwargs):
+        events.append("merge")
+        return merge(*args, **kwargs)
+
+    monkeypatch.setattr(CuratedSet, "_read_group", reading)
+    monkeypatch.setattr(curated_module, "merge_shard_winners", merging)
+    extension = _curated(storage, options).extend()
+    assert extension.groups_inline == 0 and extension.batches == 3
+    assert "".join(e[0] for e in events) == "rrmrrmrrm"
+    assert len(extension.parts) == 3 and extension.added == 240
+    subset = read_curated_subset(storage, tables)
+    assert subset["rank"].to_list() == list(range(240)) and subset["clip_id"].is_unique().all()
 
 
 def test_a_size_fills_once_and_later_shards_add_nothing(storage: StorageRoot) -> None:
