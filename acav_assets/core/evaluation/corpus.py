@@ -11,6 +11,7 @@ truth of its video.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import subprocess
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.csv"
 TRUTH_NAME = "truth.csv"
+PLAN_NAME = ".plan-sha256"  # beside the videos: which plan rendered them
 AUDIO_RATE = 22_050
 TRUTH_COLUMNS = (
     "video_id",
@@ -196,6 +198,9 @@ def generate_corpus(
     ``truth.csv`` beside the videos; ``progress(done, total)`` is called after each video.
 
     ``n_jobs`` parallel ffmpeg processes (default: the number of CPUs), one thread each.
+    A video rendered by an earlier run of the same plan is kept (each file appears whole or
+    not at all), so an interrupted run resumes where it stopped; a different plan renders
+    every video again.
     """
     start = time.perf_counter()
     plans = plan_corpus(
@@ -205,13 +210,15 @@ def generate_corpus(
     video_dir = root / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
     paths = [video_dir / f"{plan.video_id}.mp4" for plan in plans]
+    reuse = _same_plan(video_dir, plans, width, height, fps)
     jobs = max(1, n_jobs or os.cpu_count() or 1)
-    done = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
             pool.submit(render_video, plan, path, width, height, fps)
             for plan, path in zip(plans, paths, strict=True)
+            if not (reuse and path.is_file())
         ]
+        done = len(plans) - len(futures)
         try:
             for future in as_completed(futures):
                 future.result()
@@ -223,8 +230,8 @@ def generate_corpus(
                 future.cancel()
             raise
     manifest_path, truth_path = root / MANIFEST_NAME, root / TRUTH_NAME
-    _write_csv(manifest_path, ["path"], [[str(p)] for p in paths])
-    _write_csv(
+    write_csv(manifest_path, ["path"], [[str(p)] for p in paths])
+    write_csv(
         truth_path,
         list(TRUTH_COLUMNS),
         [
@@ -259,7 +266,26 @@ def generate_corpus(
     return info
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+def _same_plan(
+    video_dir: Path, plans: Sequence[VideoPlan], width: int, height: int, fps: int
+) -> bool:
+    """Whether ``video_dir`` was rendered from this very plan. If not, its videos of these
+    names are removed before the new plan is recorded, so none is ever taken for another's."""
+    digest = hashlib.sha256()
+    for plan in plans:
+        command = ffmpeg_command(plan, Path(f"{plan.video_id}.mp4"), width, height, fps)
+        digest.update("\0".join(command).encode())
+    marker = video_dir / PLAN_NAME
+    same = marker.is_file() and marker.read_text(encoding="utf-8") == digest.hexdigest()
+    if not same:
+        for plan in plans:
+            (video_dir / f"{plan.video_id}.mp4").unlink(missing_ok=True)
+        marker.write_text(digest.hexdigest(), encoding="utf-8")
+    return same
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """Write a CSV file under a temporary name, then rename it into place."""
     tmp = path.with_name(f".{path.name}.part")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
