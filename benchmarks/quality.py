@@ -1,0 +1,246 @@
+"""Curation quality over the evaluation family: every setting on every corpus, worst case last.
+
+Builds each corpus of ``acav_assets.core.evaluation.family.FAMILY`` (and the real-footage
+corpus) once under ``--data`` through the project's own ingest and embedding, then, for each
+seed, clusters every layer and selects to the size of the true set with each setting, and
+ranks with each baseline. Prints one JSON line: precision mean, std, min and max over seeds,
+per setting and corpus, and the worst corpus of each setting (everything else on stderr).
+
+    nice -n 10 .venv/bin/python benchmarks/quality.py --data /work/data --seeds 5
+    nice -n 10 .venv/bin/python benchmarks/quality.py --build-only   # warm the caches
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from acav_assets.core.clustering import KMeansClustering
+from acav_assets.core.clustering.kmeans import resolve_k
+from acav_assets.core.evaluation import (
+    CCARanking,
+    ContrastiveRanking,
+    mean_and_spread,
+    random_order,
+    selection_scores,
+    stack_layers,
+)
+from acav_assets.core.evaluation.corpus import TRUTH_NAME
+from acav_assets.core.evaluation.family import (
+    CORPUS_FOLDER,
+    FAMILY,
+    REAL,
+    EmbeddedCorpus,
+    build_generated,
+    ingest_and_embed,
+    load_embedded,
+)
+from acav_assets.core.evaluation.real import generate_real_corpus, unpack_packages
+from acav_assets.core.selection import BatchGreedySelector
+
+# The shipped default; each row changes what it names. "k_scale" multiplies the auto k,
+# "k_set" clusters each layer at several multiples of k, "kmeans_seeds" with several seeds,
+# "cca" adds k-means of the jointly projected (CCA) features as one more audio and visual
+# clustering, paired with everything (bipartite) or only with each other ("cca_weight"
+# copies of that pair beside the layer pairs).
+DEFAULT = {"clips_per_cell": 1.0, "strategy": "backward", "estimator": "plugin",
+           "pairing": "bipartite"}  # fmt: skip
+SETTINGS: dict[str, dict] = {
+    "default: k auto (n >= k^2), backward, plugin, bipartite": {},
+    "k auto, n >= 2 k^2": {"clips_per_cell": 2.0},
+    "k auto, n >= k^2 / 2": {"clips_per_cell": 0.5},
+    "k = 8": {"k": 8},
+    "k = 16": {"k": 16},
+    "k = 32": {"k": 32},
+    "strategy forward": {"strategy": "forward"},
+    "strategy forward+swap": {"strategy": "forward+swap"},
+    "estimator miller_madow": {"estimator": "miller_madow"},
+    "estimator adjusted": {"estimator": "adjusted"},
+    "pairing combination": {"pairing": "combination"},
+    "pairing diagonal": {"pairing": "diagonal"},
+    "k ensemble (k/2, k, 2k) a layer": {"k_set": (0.5, 1.0, 2.0)},
+    "3 k-means seeds a layer": {"kmeans_seeds": 3},
+    "+ CCA clusterings, bipartite": {"cca": 1},
+    "+ CCA pair weighted as all layer pairs": {"cca": 25},
+    "k ensemble + 3 seeds": {"k_set": (0.5, 1.0, 2.0), "kmeans_seeds": 3},
+    "k ensemble + CCA pair weighted": {"k_set": (0.5, 1.0, 2.0), "cca": 225},
+}
+BASELINES = ("cca_ranking", "contrastive", "random")
+
+_last_report: dict[str, float] = {}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def progress(label: str, done: int, total: int) -> None:
+    """A line on stderr at most every 20 s per stage, and at the end of each."""
+    now = time.monotonic()
+    if done >= total or now - _last_report.get(label, 0.0) > 20:
+        _last_report[label] = now
+        log(f"{label}: {done}/{total}")
+
+
+def corpus_folder(data: Path, name: str) -> Path:
+    return data / REAL if name == REAL else data / "family" / name
+
+
+def build(data: Path, names: list[str]) -> dict[str, float]:
+    """Render, ingest and embed every corpus named, in that order (what is cached is
+    skipped); returns the seconds each took."""
+    specs = {spec.name: spec for spec in FAMILY}
+    unknown = sorted(set(names) - set(specs) - {REAL})
+    if unknown:
+        raise SystemExit(f"unknown corpora {unknown}: use {sorted(specs)} or {REAL!r}")
+    seconds = {}
+    for name in names:
+        tick = time.perf_counter()
+        folder = corpus_folder(data, name)
+        if name == REAL:
+            if not (folder / CORPUS_FOLDER / TRUTH_NAME).is_file():
+                tree = unpack_packages(folder / "packages")
+                generate_real_corpus(
+                    folder / CORPUS_FOLDER,
+                    tree,
+                    seed=0,
+                    progress=lambda d, t: progress("render real", d, t),
+                )
+            ingest_and_embed(folder, "shots", progress)
+        else:
+            build_generated(specs[name], folder, progress)
+            ingest_and_embed(folder, specs[name].clip_strategy, progress)
+        seconds[name] = round(time.perf_counter() - tick, 1)
+        log(f"{name}: ready in {seconds[name]} s")
+    return seconds
+
+
+class Clusterer:
+    """k-means labels of one corpus, computed once per (modality, layer, k, seed): the same
+    estimator and options as the pipeline's clusterings (spherical, 20 iterations)."""
+
+    def __init__(self, corpus: EmbeddedCorpus) -> None:
+        self.corpus = corpus
+        self.cache: dict[tuple, np.ndarray] = {}
+        self.cca = CCARanking().fit(stack_layers(corpus.audio), stack_layers(corpus.visual))
+        self.cca_space = self.cca.transform(stack_layers(corpus.audio),
+                                            stack_layers(corpus.visual))  # fmt: skip
+
+    def labels(self, key: tuple, X: np.ndarray, k: int, seed: int) -> np.ndarray:
+        if (*key, k, seed) not in self.cache:
+            model = KMeansClustering(k=k, seed=seed, normalize=True).fit(X)
+            self.cache[(*key, k, seed)] = model.predict(X)
+        return self.cache[(*key, k, seed)]
+
+    def columns(self, setting: dict, seed: int) -> tuple[np.ndarray, list[str], list]:
+        """Labels ``(n_clips, n_clusterings)``, their names and the pairing to select with."""
+        n = self.corpus.n_clips
+        k = setting.get("k") or resolve_k(n, "auto", c=setting["clips_per_cell"])
+        ks = sorted({max(2, round(k * f)) for f in setting.get("k_set", (1.0,))})
+        labels, names = [], []
+        for modality, layers in (("audio", self.corpus.audio), ("visual", self.corpus.visual)):
+            for layer, X in enumerate(layers):
+                for kk in ks:
+                    for rep in range(setting.get("kmeans_seeds", 1)):
+                        labels.append(self.labels((modality, layer), X, kk, seed + 1000 * rep))
+                        names.append(f"{modality}_{layer}k{kk}s{rep}")
+        pairing = setting["pairing"]
+        if setting.get("cca"):
+            for modality, X in zip(("audio", "visual"), self.cca_space, strict=True):
+                labels.append(self.labels((modality, "cca"), X, k, seed))
+                names.append(f"{modality}_cca")
+            if setting["cca"] > 1:
+                audio = [c for c in names if c.startswith("audio_") and c != "audio_cca"]
+                visual = [c for c in names if c.startswith("visual_") and c != "visual_cca"]
+                pairing = [(a, v) for a in audio for v in visual]
+                pairing += [("audio_cca", "visual_cca")] * int(setting["cca"])
+        return np.stack(labels, axis=1), names, pairing
+
+
+def evaluate(corpus: EmbeddedCorpus, seeds: int) -> dict[str, list[float]]:
+    """Precision at the true-set size of every setting and baseline, one value a seed."""
+    truth, size = corpus.truth, int(corpus.truth.sum())
+    clusterer = Clusterer(corpus)
+    audio, visual = stack_layers(corpus.audio), stack_layers(corpus.visual)
+    out: dict[str, list[float]] = {name: [] for name in [*SETTINGS, *BASELINES]}
+    for seed in range(seeds):
+        for name, change in SETTINGS.items():
+            setting = {**DEFAULT, **change}
+            labels, columns, pairing = clusterer.columns(setting, seed)
+            selector = BatchGreedySelector(
+                n_select=size, strategy=setting["strategy"], estimator=setting["estimator"],
+                pairing=pairing, seed=seed,
+            ).fit(labels, columns)  # fmt: skip
+            out[name].append(selection_scores(selector.order_, truth).precision)
+        orders = {
+            "cca_ranking": clusterer.cca.order_,
+            "contrastive": ContrastiveRanking(seed=seed).fit(audio, visual).order_,
+            "random": random_order(corpus.n_clips, seed),
+        }
+        for name, order in orders.items():
+            out[name].append(selection_scores(order[:size], truth).precision)
+        log(f"{corpus.name} seed {seed}: default {out[next(iter(SETTINGS))][-1]:.3f}, "
+            f"cca {out['cca_ranking'][-1]:.3f}")  # fmt: skip
+    return out
+
+
+def markdown_table(precision: dict[str, dict[str, dict]], corpora: list[str]) -> str:
+    """Rows the settings, columns the corpora, the worst corpus last (mean +- std)."""
+    head = "| setting | " + " | ".join(corpora) + " | worst |"
+    lines = [head, "|" + "---|" * (len(corpora) + 2)]
+    for name, by_corpus in precision.items():
+        cells = [f"{by_corpus[c]['mean']:.3f} +- {by_corpus[c]['std']:.3f}" for c in corpora]
+        worst = min(corpora, key=lambda c: by_corpus[c]["mean"])
+        lines.append(f"| {name} | " + " | ".join(cells)
+                     + f" | **{by_corpus[worst]['mean']:.3f}** ({worst}) |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default="/work/data", type=Path)
+    parser.add_argument("--corpora", nargs="*", default=[s.name for s in FAMILY] + [REAL])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--build-only", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    build_seconds = build(args.data, args.corpora)
+    if args.build_only:
+        print(json.dumps({"benchmark": "quality", "build_seconds": build_seconds}))
+        return
+    faiss.omp_set_num_threads(1)
+    precision: dict[str, dict[str, dict]] = {}
+    corpora: dict[str, dict] = {}
+    tick = time.perf_counter()
+    for name in args.corpora:
+        corpus = load_embedded(corpus_folder(args.data, name))
+        corpora[name] = {"clips": corpus.n_clips, "true": int(corpus.truth.sum())}
+        for setting, values in evaluate(corpus, args.seeds).items():
+            spread = {m: round(x, 4) for m, x in mean_and_spread(values).items()}
+            precision.setdefault(setting, {})[name] = spread
+    log(markdown_table(precision, list(corpora)))
+    summary = {
+        "benchmark": "quality",
+        "seeds": args.seeds,
+        "corpora": corpora,
+        "precision": precision,
+        "worst": {
+            name: min(by.items(), key=lambda item: item[1]["mean"])[0]
+            for name, by in precision.items()
+        },
+        "build_seconds": build_seconds,
+        "evaluate_seconds": round(time.perf_counter() - tick, 1),
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
