@@ -216,6 +216,7 @@ def main() -> None:
         print(json.dumps({"benchmark": "quality", "build_seconds": build_seconds}))
         return
     faiss.omp_set_num_threads(1)
+    specs = {spec.name: spec for spec in FAMILY}
     precision: dict[str, dict[str, dict]] = {}
     corpora: dict[str, dict] = {}
     tick = time.perf_counter()
@@ -225,16 +226,22 @@ def main() -> None:
         for setting, values in evaluate(corpus, args.seeds).items():
             spread = {m: round(x, 4) for m, x in mean_and_spread(values).items()}
             precision.setdefault(setting, {})[name] = spread
-    log(markdown_table(precision, list(corpora)))
+    identifiable = {name for name in corpora if name not in specs or specs[name].identifiable}
+    log(markdown_table(precision, [c for c in corpora if c in identifiable]))
     summary = {
         "benchmark": "quality",
         "seeds": args.seeds,
         "corpora": corpora,
         "precision": precision,
         "worst": {
-            name: min(by.items(), key=lambda item: item[1]["mean"])[0]
+            name: min(
+                ((c, v) for c, v in by.items() if c in identifiable),
+                key=lambda item: item[1]["mean"],
+                default=(None, None),
+            )[0]
             for name, by in precision.items()
         },
+        "not_identifiable": sorted(set(corpora) - identifiable),
         "build_seconds": build_seconds,
         "evaluate_seconds": round(time.perf_counter() - tick, 1),
         "loadavg": open("/proc/loadavg").read().split()[:3],

@@ -71,3 +71,11 @@ def test_load_embedded_aligns_layers_by_clip_id_and_keeps_clips_both_extractors_
 def test_load_embedded_without_embeddings_says_to_build_first(tmp_path):
     with pytest.raises(ValueError, match="build the corpus first"):
         load_embedded(tmp_path, truth=_truth(1), extractors=("audio_net", "visual_net"))
+
+
+def test_a_swap_share_beyond_n_minus_one_over_n_is_not_identifiable():
+    by_name = {s.name: s for s in FAMILY}
+    assert not by_name["c4-s80-uniform-v70"].identifiable
+    assert (
+        by_name["c6-s50-shots-v240"].identifiable and by_name["c10-s80-uniform-v240"].identifiable
+    )
