@@ -1,6 +1,7 @@
 # Two commands for a newcomer: `make demo` (the main job on an embedded corpus) and
 # `make test` (ruff and the whole suite). Both prepare what they need and are fast when
-# nothing changed. `make dev` opens the Dagster UI.
+# nothing changed. `make dev` opens the Dagster UI (`dg dev`, the code location of pyproject.toml's
+# [tool.dg] section; workspace.yaml is the same location for `dagster dev`).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -48,4 +49,4 @@ test: setup
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deployments/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
+	$(BIN)/dg dev -h 127.0.0.1 -p 3000

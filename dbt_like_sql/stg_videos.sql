@@ -3,7 +3,7 @@
 -- tests:
 --   - unique: video_key
 --   - not_null: [video_id, shard, status]
---   - accepted_values: {column: status, values: [ok, failed, filtered, duplicate]}
+--   - accepted_values: {column: status, values: [ok, failed, filtered, duplicate, deferred]}
 select
     shard || '/' || video_id as video_key,
     *

@@ -10,6 +10,9 @@ import pytest
 
 from acav_assets.core.storage import StorageRoot
 
+# Media the tests generate with ffmpeg, shared by the core, defs and CLI tests.
+pytest_plugins = ["media_fixtures", "clip_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):

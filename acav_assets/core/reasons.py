@@ -1,8 +1,13 @@
-"""The closed set of reason codes a dropped item can carry.
+"""The closed set of reason codes a dropped item can carry, and which of them are final.
 
 A bad video, clip or embedding is data, not an exception: it becomes a row whose ``reason``
 is one of these codes (free text goes in ``detail``). Every stage takes its codes from here,
 so the quality model and the checks can group by them.
+
+A failed fetch is either *permanent* (the video itself is gone or closed to this deployment:
+a later run of the shard never fetches it again, its earlier row tells) or *transient* (the
+site, the network or acav's own circuit breaker said "not now": a later run tries again).
+The split lives here and nowhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +26,18 @@ class Reason(StrEnum):
     DOWNLOAD_ERROR = "download_error"
     EMPTY_FILE = "empty_file"
     NO_SUITABLE_FORMAT = "no_suitable_format"
+    # what a video site answered (classified from yt-dlp's messages)
+    UNAVAILABLE = "unavailable"
+    PRIVATE = "private"
+    REMOVED = "removed"
+    AGE_RESTRICTED = "age_restricted"
+    GEO_BLOCKED = "geo_blocked"
+    MEMBERS_ONLY = "members_only"
+    LIVE = "live"
+    BOT_CHECK = "bot_check"
+    RATE_LIMITED = "rate_limited"
+    # not asked: the site's circuit breaker was open (see core/media/breaker.py)
+    DEFERRED = "deferred"
     # probing and filters
     PROBE_ERROR = "probe_error"
     TRUNCATED = "truncated"
@@ -36,3 +53,47 @@ class Reason(StrEnum):
     FROZEN_VIDEO = "frozen_video"
     BLACK_VIDEO = "black_video"
     WINDOW_OUT_OF_RANGE = "window_out_of_range"
+
+
+# Fetch failures that a later run would only repeat: the video is gone, private, or closed to
+# this deployment's account and location (new cookies or a proxy are a new deployment: clear
+# the shard's rows to retry them).
+PERMANENT: frozenset[Reason] = frozenset(
+    {
+        Reason.HTTP_404,
+        Reason.UNAVAILABLE,
+        Reason.PRIVATE,
+        Reason.REMOVED,
+        Reason.AGE_RESTRICTED,
+        Reason.GEO_BLOCKED,
+        Reason.MEMBERS_ONLY,
+    }
+)
+# Fetch failures a later run may not see: the site throttled or challenged this session, the
+# network failed, a live stream has not ended yet, or acav chose not to ask.
+TRANSIENT: frozenset[Reason] = frozenset(
+    {
+        Reason.PATH_OUTSIDE_ROOT,
+        Reason.FILE_NOT_FOUND,
+        Reason.HTTP_ERROR,
+        Reason.TIMEOUT,
+        Reason.DOWNLOAD_ERROR,
+        Reason.EMPTY_FILE,
+        Reason.NO_SUITABLE_FORMAT,
+        Reason.LIVE,
+        Reason.BOT_CHECK,
+        Reason.RATE_LIMITED,
+        Reason.DEFERRED,
+    }
+)
+# The answers that mean "this site is pushing back on us": they trip the circuit breaker.
+PUSHBACK: frozenset[Reason] = frozenset({Reason.BOT_CHECK, Reason.RATE_LIMITED})
+# Asked again by the retry schedule once the site had time to cool down (yt-dlp: YouTube
+# rate-limits a session "for up to an hour"); other transient failures wait for the next
+# run of their shard.
+RETRY_SOON: frozenset[Reason] = PUSHBACK | {Reason.DEFERRED}
+
+
+def is_permanent(reason: str | None) -> bool:
+    """Whether a failed fetch with ``reason`` is final (never fetched again)."""
+    return reason in PERMANENT

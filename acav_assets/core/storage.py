@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -96,8 +97,15 @@ class StorageRoot:
         with self.fs.open(path, "rb") as handle:
             return handle.read()
 
-    def local_path(self, path: str) -> str:
-        """The path as the OS sees it; only for local roots (ffmpeg, torchcodec)."""
-        if not self.is_local:
-            raise ValueError(f"{self.url} is not a local storage root")
-        return path
+    @contextlib.contextmanager
+    def local_file(self, uri: str) -> Iterator[str]:
+        """A path ffmpeg and torchcodec can open: the file itself when it is local, else a
+        scratch copy removed on exit (neither reads s3:// URLs)."""
+        source = uri.removeprefix("file://")
+        if "://" not in source:
+            yield source
+            return
+        with tempfile.TemporaryDirectory(prefix="acav-media-") as scratch:
+            local = posixpath.join(scratch, posixpath.basename(source))
+            self.fs.get(uri, local)
+            yield local

@@ -1,4 +1,10 @@
-"""The one resource every asset uses: the storage root, its tables and its catalog."""
+"""The one resource every asset uses: the storage root, its tables and its catalog.
+
+This module is where the environment reaches the code location, and only as ``dg.EnvVar``s:
+Dagster resolves them when a run starts, so their values never enter the repository snapshot
+that the UI and GraphQL serve. Object-store credentials are not read by acav at all: s3fs
+and botocore take the standard ``AWS_*`` variables themselves.
+"""
 
 from __future__ import annotations
 
@@ -10,40 +16,49 @@ import dagster as dg
 from acav_assets.core.catalog import Catalog, TableStore, default_catalog_path
 from acav_assets.core.storage import StorageRoot
 
-
-def default_home() -> str:
-    """``$ACAV_HOME`` or ``./.acav``: the single place the local default is decided."""
-    return os.environ.get("ACAV_HOME") or os.path.abspath(".acav")
+DEFAULT_HOME = ".acav"
+# Resource field -> the environment variable that configures it in a deployment.
+ENVIRONMENT = {
+    "root": "ACAV_HOME",
+    "catalog_path": "ACAV_CATALOG_PATH",
+    "media_roots": "ACAV_MEDIA_ROOTS",
+    "s3_endpoint_url": "ACAV_S3_ENDPOINT_URL",
+    "ytdlp_cookies": "ACAV_YTDLP_COOKIES",
+}
 
 
 class AcavHome(dg.ConfigurableResource):
-    """Where acav keeps everything: a folder, or an S3-compatible URL with its endpoint and
-    credentials (from the environment, never from code)."""
+    """Where acav keeps everything: a folder, or an ``s3://`` URL (endpoint from
+    ``s3_endpoint_url`` or the ``AWS_*`` variables, credentials from the ``AWS_*`` variables)."""
 
-    root: str
+    root: str = DEFAULT_HOME
     catalog_path: str | None = None
-    media_roots: list[str] = []
+    media_roots: str = ""  # folders local videos may be read from, os.pathsep-separated
     s3_endpoint_url: str | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    ytdlp_cookies: str | None = None
+
+    def _resolved(self) -> None:
+        unresolved = [f for f in ENVIRONMENT if isinstance(getattr(self, f), dg.EnvVar)]
+        if unresolved:
+            raise RuntimeError(
+                f"AcavHome fields {unresolved} are still environment variables: use the "
+                "resource inside a run, or its process_config_and_initialize() outside one"
+            )
 
     def storage_options(self) -> dict[str, Any]:
-        if not self.root.startswith("s3://"):
+        if not self.root.startswith("s3://") or not self.s3_endpoint_url:
             return {}
-        options: dict[str, Any] = {}
-        if self.s3_endpoint_url:
-            options["client_kwargs"] = {"endpoint_url": self.s3_endpoint_url}
-        if self.s3_access_key_id:
-            options["key"] = self.s3_access_key_id
-            options["secret"] = self.s3_secret_access_key
-        return options
+        return {"client_kwargs": {"endpoint_url": self.s3_endpoint_url}}
 
     def allowed_roots(self) -> list[str]:
         """Folders whose local videos may be read in place: configured ones, else the root."""
-        return self.media_roots or ([self.root] if "://" not in self.root else [])
+        configured = [p for p in self.media_roots.split(os.pathsep) if p]
+        return configured or ([os.path.abspath(self.root)] if "://" not in self.root else [])
 
     def storage(self) -> StorageRoot:
-        return StorageRoot(self.root, self.storage_options())
+        self._resolved()
+        root = self.root if "://" in self.root else os.path.abspath(self.root)
+        return StorageRoot(root, self.storage_options())
 
     def tables(self) -> TableStore:
         return TableStore(self.storage())
@@ -54,13 +69,15 @@ class AcavHome(dg.ConfigurableResource):
         return Catalog(storage, self.catalog_path or default_catalog_path(storage, cache))
 
 
-def acav_home_from_env() -> AcavHome:
-    """The resource as configured by the environment (local folder by default)."""
-    return AcavHome(
-        root=default_home(),
-        catalog_path=os.environ.get("ACAV_CATALOG_PATH"),
-        media_roots=[p for p in os.environ.get("ACAV_MEDIA_ROOTS", "").split(os.pathsep) if p],
-        s3_endpoint_url=os.environ.get("ACAV_S3_ENDPOINT_URL"),
-        s3_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
-        s3_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
-    )
+def acav_home(**overrides: str | None) -> AcavHome:
+    """The resource of the code location: each field from ``overrides`` when given (the CLI's
+    options), else from its variable when that is set (as an ``EnvVar``, resolved when a run
+    starts), else its default."""
+    fields: dict[str, Any] = {
+        field: dg.EnvVar(name) for field, name in ENVIRONMENT.items() if name in os.environ
+    }
+    unknown = set(overrides) - set(ENVIRONMENT)
+    if unknown:
+        raise TypeError(f"AcavHome has no fields {sorted(unknown)}")
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    return AcavHome(**fields)

@@ -8,6 +8,7 @@ it through s3fs exactly as it would talk to MinIO or AWS, with credentials and e
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -56,8 +57,6 @@ def test_s3_root_is_remote_and_builds_s3_uris(s3_root: StorageRoot):
     assert s3_root.protocol == "s3"
     assert s3_root.uri("tables", "clips").startswith("s3://acav-")
     assert s3_root.uri("tables", "clips").endswith("/curation/tables/clips")
-    with pytest.raises(ValueError, match="not a local storage root"):
-        s3_root.local_path(s3_root.path("x"))
 
 
 def test_s3_atomic_write_leaves_only_the_final_object(s3_root: StorageRoot):
@@ -165,3 +164,23 @@ def test_s3_root_takes_endpoint_and_credentials_from_standard_aws_env(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     from_env = StorageRoot(s3_root.url, storage_options={"skip_instance_cache": True})
     assert from_env.read_bytes(from_env.path("probe.txt")) == b"written with storage_options"
+
+
+def test_media_is_the_file_itself_or_a_scratch_copy_removed_after(
+    storage: StorageRoot, tmp_path: Path, s3_endpoint: str
+) -> None:
+    video = str(tmp_path / "v.mp4")
+    Path(video).write_bytes(b"not decoded here")
+    with storage.local_file(video) as path:
+        assert path == video
+    with storage.local_file(f"file://{video}") as path:
+        assert path == video
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": s3_endpoint,
+               "region_name": "eu-west-1"}}  # fmt: skip
+    bucket = StorageRoot("s3://local-media-test/acav", options)
+    bucket.fs.mkdir("local-media-test", region_name="eu-west-1")
+    remote = "s3://local-media-test/acav/media/v.mp4"
+    bucket.fs.put(video, remote)
+    with bucket.local_file(remote) as path:
+        assert Path(path).read_bytes() == Path(video).read_bytes()
+    assert not Path(path).exists()

@@ -10,24 +10,21 @@ import dagster as dg
 
 from acav_assets.core.catalog import SqlProject
 from acav_assets.core.evaluation import CorpusInfo
-from acav_assets.core.media import register_manifest
+from acav_assets.core.media import IngestOptions, register_manifest
 from acav_assets.defs.catalog.sql_models import SQL_DIR
 from acav_assets.defs.resources import AcavHome
 
 
 def _ingest(home: str, dagster_home: str, media_root: str, shard: str) -> None:
+    """One shard's ingest, run by the shard job as the CLI and a backfill pod run it."""
     from acav_assets.definitions import defs
+    from acav_assets.defs.local import Curation, LocalRunner, ingest_shards
+    from acav_assets.defs.media.assets import ingested_shard
 
-    acav = AcavHome(root=home, media_roots=[media_root])
-    config = {"ops": {"ingested_shard": {"config": {"clip_strategy": "middle"}}}}
-    dg.materialize(
-        list(defs.assets or []) + list(defs.asset_checks or []),
-        selection=["videos", "clips"],
-        partition_key=shard,
-        instance=dg.DagsterInstance.from_config(dagster_home),
-        resources={"acav": acav},
-        run_config=config,
-    )
+    acav = AcavHome(root=home, media_roots=media_root)
+    runner = LocalRunner(defs, acav, dg.DagsterInstance.from_config(dagster_home))
+    curation = Curation(sources=(), ingest=IngestOptions(clip_strategy="middle"))
+    ingest_shards(runner, curation, [shard], assets=ingested_shard.keys)
 
 
 def test_two_shard_runs_at_once_leave_a_consistent_catalog(
@@ -60,7 +57,7 @@ def test_two_shard_runs_at_once_leave_a_consistent_catalog(
     with catalog.connect(write=True) as con:
         catalog.refresh_views(con)
         project.run(con)
-        failed = [o for m in project.order() for o in project.test(con, m.name) if not o.passed]
+        failed = [o for o in project.test_all(con) if not o.passed]
     assert failed == []
     counts = catalog.query("select shard, count(*) as n from videos group by shard order by shard")
     assert counts.rows() == [(shards[0], 3), (shards[1], 3)]

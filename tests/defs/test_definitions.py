@@ -16,8 +16,11 @@ from acav_assets.defs.execution import GPU_RESOURCE, K8S_CONFIG_TAG
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE_ASSETS = [
     "audio_embeddings", "clips", "cluster_assignments", "clusterings", "curated_export",
-    "curated_subset", "curation_report", "shard_selection", "videos", "visual_embeddings",
+    "curated_subset", "curation_report", "evaluation", "shard_selection", "sources", "videos",
+    "visual_embeddings",
 ]  # fmt: skip
+JOBS = ["assign_and_select_shard", "evaluate_corpus", "ingest_and_embed_shard",
+        "publish_curated_set", "register_sources", "train_clusterings"]  # fmt: skip
 SQL_MODELS = ["lineage", "quality", "stg_clips", "stg_embeddings", "stg_exports", "stg_sources",
               "stg_videos"]  # fmt: skip
 PIPELINE_CHECKS = [
@@ -46,6 +49,12 @@ def test_the_graph_holds_the_pipeline_assets_the_sql_models_and_their_checks() -
     )
     assert partitioned == ["audio_embeddings", "clips", "cluster_assignments",
                            "shard_selection", "videos", "visual_embeddings"]  # fmt: skip
+    assert sorted(job.name for job in defs.jobs) == JOBS
+    assert sorted(s.name for s in defs.sensors) == ["curation_sensor", "new_manifest_sensor"]
+    assert [s.name for s in defs.schedules] == ["publish_schedule"]
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"media", "features", "clustering", "selection", "export", "evaluation",
+                      "catalog"}  # fmt: skip
 
 
 def _k8s_config(key: dg.AssetKey) -> dict:
@@ -68,6 +77,15 @@ def test_every_asset_asks_for_its_pod_and_only_the_embeddings_for_a_gpu() -> Non
     assert gpu == {"audio_embeddings", "visual_embeddings"}
     ingest = _k8s_config(dg.AssetKey("videos"))["container_config"]["resources"]["requests"]
     assert set(ingest) == {"cpu", "memory", "ephemeral-storage"}
+
+
+def test_dg_checks_the_definitions_of_the_checkout() -> None:
+    dg_cli = Path(sys.executable).parent / "dg"
+    result = subprocess.run(
+        [dg_cli, "check", "defs"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
 def test_dagster_validates_the_workspace() -> None:

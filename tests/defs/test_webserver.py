@@ -21,9 +21,11 @@ from acav_assets.core.catalog import TableStore
 from acav_assets.core.evaluation import CorpusInfo
 from acav_assets.core.media import register_manifest
 from acav_assets.core.storage import StorageRoot
-from acav_assets.defs.automation import SHARD_ASSETS
+from acav_assets.defs.features.assets import embedded_shard
+from acav_assets.defs.media.assets import ingested_shard
 
 REPO = Path(__file__).resolve().parents[2]
+SHARD_ASSETS = [k.to_user_string() for k in (*ingested_shard.keys, *embedded_shard.keys)]
 LAUNCH = """
 mutation($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {

@@ -36,7 +36,7 @@ def _home_with(tmp_path: Path, name: str) -> Path:
 def test_instance_file_passes_dagster_validation(tmp_path, name):
     config, custom_class = dagster_instance_config(str(_home_with(tmp_path, name)))
     assert custom_class is None
-    assert {"storage", "run_coordinator", "run_launcher"} <= set(config)
+    assert {"run_coordinator", "run_launcher"} <= set(config)
 
 
 @pytest.mark.parametrize("name", INSTANCE_FILES)

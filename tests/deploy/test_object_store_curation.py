@@ -14,6 +14,7 @@ import functools
 import http.server
 import io
 import json
+import os
 import tarfile
 import threading
 import uuid
@@ -27,20 +28,22 @@ import polars as pl
 import pytest
 
 from acav_assets.core.catalog import TableStore
-from acav_assets.core.curation import ClusteringSet
+from acav_assets.core.clustering import ClusteringOptions, ClusteringSet
 from acav_assets.core.evaluation import CorpusInfo, generate_corpus
+from acav_assets.core.export import ExportOptions
 from acav_assets.core.media import (
     IngestOptions,
     ManifestError,
     ingest_shard,
     load_manifest,
     probe_video,
-    register_manifest,
 )
+from acav_assets.core.media.sources import shard_prefix
+from acav_assets.core.selection import SelectionOptions
 from acav_assets.core.storage import TEMP_SUFFIX
 from acav_assets.definitions import defs
-from acav_assets.defs.automation import new_manifest_sensor
-from acav_assets.defs.local_run import CurationRequest, curate_in_process
+from acav_assets.defs.local import Curation, LocalRunner, curate_sources, local_instance, summarize
+from acav_assets.defs.media.sensors import new_manifest_sensor
 from acav_assets.defs.resources import AcavHome
 
 pytestmark = pytest.mark.slow_io
@@ -98,20 +101,31 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(scope="module", autouse=True)
+def aws_credentials() -> Iterator[None]:
+    """Credentials as a pod gets them: the standard variables, read by s3fs itself."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "acav-test-key")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "acav-test-secret")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        yield
+
+
 def _curate(acav: AcavHome, corpus: CorpusInfo, manifest: Path, out: Path) -> Curated:
-    request = CurationRequest(
-        sources=[str(manifest)],
-        out_dir=str(out),
-        size=SIZE,
-        allowed_roots=[str(corpus.root)],
-        k="4",
-        seed=7,
-        webdataset=True,
+    curation = Curation(
+        sources=(str(manifest),),
+        ingest=IngestOptions(allowed_roots=(str(corpus.root),)),
         # 8 videos give ~24 clips for k = 4: a cluster holding half of one layer is the
         # corpus being tiny, not a defect, and this test compares storage roots.
-        ops_extra={"clusterings": {"max_cluster_share": 0.75}},
+        clustering=ClusteringOptions(k="4", seed=7, max_cluster_share=0.75),
+        selection=SelectionOptions(size=SIZE, seed=7),
+        export=ExportOptions(webdataset=True),
+        report_to=str(out / "report.html"),
     )
-    return Curated(acav, curate_in_process(request, acav, defs), out)
+    loaded = load_manifest(manifest)
+    runner = LocalRunner(defs, acav, local_instance(acav, os.environ.get("DAGSTER_HOME")))
+    shards = curate_sources(runner, curation, [shard_prefix(loaded.source, loaded.sha256)])
+    return Curated(acav, summarize(runner, curation, shards, str(out)), out)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +133,7 @@ def on_disk(
     tmp_path_factory: pytest.TempPathFactory, corpus: CorpusInfo, manifest: Path
 ) -> Curated:
     folder = tmp_path_factory.mktemp("disk")
-    acav = AcavHome(root=str(folder / "home"), media_roots=[str(corpus.root)])
+    acav = AcavHome(root=str(folder / "home"), media_roots=str(corpus.root))
     return _curate(acav, corpus, manifest, folder / "out")
 
 
@@ -129,10 +143,8 @@ def _bucket_home(endpoint: str, state: Path, corpus: CorpusInfo) -> AcavHome:
     acav = AcavHome(
         root=f"s3://{bucket}/acav",
         catalog_path=str(state / "catalog.duckdb"),
-        media_roots=[str(corpus.root)],
+        media_roots=str(corpus.root),
         s3_endpoint_url=endpoint,
-        s3_access_key_id="acav-test-key",
-        s3_secret_access_key="acav-test-secret",
     )
     acav.storage().fs.mkdir(bucket)
     return acav
@@ -286,19 +298,32 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
     videos = sorted(str(p) for p in (corpus.root / "videos").iterdir())[:3]
     root.write_bytes(root.path("sources", "a_relative.txt"), b"videos/x.mp4\n")
     root.write_bytes(root.path("sources", "b_good.csv"), ("path\n" + "\n".join(videos)).encode())
-    context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.ephemeral(), resources={"acav": acav}
-    )
-    result = new_manifest_sensor(context)
-    assert isinstance(result, dg.SensorResult)
-    (run,) = result.run_requests
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None):
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"acav": acav}
+            )
+            return new_manifest_sensor(context)
+
+        first = tick(None)
+        relative, good = first.run_requests
+        results = [
+            defs.resolve_job_def(r.job_name).execute_in_process(
+                run_config=r.run_config, instance=instance, resources={"acav": acav},
+                raise_on_error=False,
+            )
+            for r in (relative, good)
+        ]  # fmt: skip
+        assert [r.success for r in results] == [False, True]
+        (run,) = tick(first.cursor).run_requests
     sources = acav.tables().read("sources", [run.partition_key])
     assert sorted(sources["path"]) == videos
     assert sources["source"].unique().to_list() == [root.uri("sources", "b_good.csv")]
     assert run.partition_key.startswith("b_good-")
     assert acav.tables().shards("sources") == [run.partition_key]
     with pytest.raises(ManifestError, match="line 1: path 'videos/x.mp4' is relative"):
-        register_manifest(root.uri("sources", "a_relative.txt"), acav.tables())
+        load_manifest(root.uri("sources", "a_relative.txt"), root)
     with pytest.raises(ManifestError, match="read only through a remote root"):
         load_manifest(root.uri("sources", "b_good.csv"))
 
@@ -334,12 +359,9 @@ def test_sql_model_step_on_a_fresh_pod_builds_its_refs_from_the_bucket(
     file cannot live in the bucket: the ``lineage`` step must create the models it refers to."""
     fields = {**in_bucket.acav.model_dump(), "catalog_path": str(tmp_path / "pod.duckdb")}
     pod = AcavHome(**fields)
-    assets = list(defs.assets or []) + list(defs.asset_checks or [])
-    result = dg.materialize(
-        assets,
-        selection=["lineage"],
-        resources={"acav": pod},
-        instance=dg.DagsterInstance.ephemeral(),
+    job = defs.resolve_job_def("publish_curated_set")
+    result = job.get_subset(asset_selection={dg.AssetKey("lineage")}).execute_in_process(
+        resources={"acav": pod}, instance=dg.DagsterInstance.ephemeral()
     )
     assert result.success
     query = "select rank, clip_id, video_id, source from lineage order by rank"

@@ -24,6 +24,9 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("path", pa.string()),
             ("start_s", pa.float64()),
             ("end_s", pa.float64()),
+            # the dataset's own annotations, as its list gives them (AudioSet, VGGSound)
+            ("labels", pa.string()),
+            ("split", pa.string()),
             ("registered_at", _TS),
         ]
     ),

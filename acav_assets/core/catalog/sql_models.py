@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import graphlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,9 +257,23 @@ class SqlProject:
             self.materialize(con, dep)
         return created
 
-    def run(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        """Materialize every model in dependency order; returns row counts."""
-        return {model.name: self.materialize(con, model.name) for model in self.order()}
+    def run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        on_model: Callable[[str, int], None] | None = None,
+    ) -> dict[str, int]:
+        """Materialize every model in dependency order; returns row counts
+        (``on_model(name, rows)`` after each)."""
+        rows = {}
+        for model in self.order():
+            rows[model.name] = self.materialize(con, model.name)
+            if on_model is not None:
+                on_model(model.name, rows[model.name])
+        return rows
+
+    def test_all(self, con: duckdb.DuckDBPyConnection) -> list[TestOutcome]:
+        """The declared tests of every model, in dependency order."""
+        return [outcome for model in self.order() for outcome in self.test(con, model.name)]
 
     def test(self, con: duckdb.DuckDBPyConnection, name: str) -> list[TestOutcome]:
         """Run the declared tests of one model; a failing test is an outcome, not an error."""

@@ -18,6 +18,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from acav_assets.core.clustering.options import ClusteringOptions
 from acav_assets.core.storage import StorageRoot
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,11 @@ class KMeansClustering:
 
     def __init__(
         self,
-        k: int | str = "auto",
-        n_iter: int = 20,
-        seed: int = 0,
-        max_points_per_centroid: int = 256,
-        normalize: bool = False,
+        k: int | str = ClusteringOptions.k,
+        n_iter: int = ClusteringOptions.n_iter,
+        seed: int = ClusteringOptions.seed,
+        max_points_per_centroid: int = ClusteringOptions.max_points_per_centroid,
+        normalize: bool = ClusteringOptions.normalize,
         use_gpu: bool | str = "auto",
     ) -> None:
         self.k = k

@@ -1,58 +1,38 @@
-"""The controlled correspondence benchmark: demo corpus, metrics, baselines and the report."""
+"""Evaluation: the controlled correspondence test (corpus, metrics, baselines, the harness over
+stored embeddings) and the curation report."""
 
-from acav_assets.core.evaluation.baselines import (
-    CCARanking,
-    ContrastiveRanking,
-    PCARanking,
-    cosine_scores,
-    order_by_score,
-    random_order,
-    random_selection,
-    stack_layers,
-)
-from acav_assets.core.evaluation.corpus import (
-    CorpusInfo,
-    clip_truth,
-    generate_corpus,
-    load_truth,
-)
-from acav_assets.core.evaluation.metrics import (
-    SelectionScores,
-    mean_and_spread,
-    precision_at_sizes,
-    selection_scores,
-)
-from acav_assets.core.evaluation.previews import ClipPreview, extract_preview
-from acav_assets.core.evaluation.report import (
-    MethodScore,
-    PrecisionCurve,
-    ReportData,
-    render_report,
-    report_html,
-)
+from acav_assets.core.lazy import lazy_exports
 
-__all__ = [
-    "CCARanking",
-    "ClipPreview",
-    "ContrastiveRanking",
-    "CorpusInfo",
-    "MethodScore",
-    "PCARanking",
-    "PrecisionCurve",
-    "ReportData",
-    "SelectionScores",
-    "clip_truth",
-    "cosine_scores",
-    "extract_preview",
-    "generate_corpus",
-    "load_truth",
-    "mean_and_spread",
-    "order_by_score",
-    "precision_at_sizes",
-    "random_order",
-    "random_selection",
-    "render_report",
-    "report_html",
-    "selection_scores",
-    "stack_layers",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "baselines": [
+            "CCARanking",
+            "ContrastiveRanking",
+            "PCARanking",
+            "cosine_scores",
+            "order_by_score",
+            "random_order",
+            "random_selection",
+            "stack_layers",
+        ],
+        "corpus": [
+            "CorpusInfo",
+            "clip_truth",
+            "generate_corpus",
+            "load_truth",
+        ],
+        "options": [
+            "EvaluationOptions",
+        ],
+        "metrics": [
+            "SelectionScores",
+            "mean_and_spread",
+            "precision_at_sizes",
+            "selection_scores",
+        ],
+        "correspondence": [
+            "evaluate_correspondence",
+        ],
+    },
+)

@@ -1,34 +1,37 @@
 """Multi-layer audio and visual embeddings of clip windows with pretrained networks."""
 
-from acav_assets.core.features.base import Extractor, InputSpec
-from acav_assets.core.features.extract import ExtractionResult, extract_shard
-from acav_assets.core.features.registry import (
-    DEFAULT_AUDIO_EXTRACTOR,
-    DEFAULT_VISUAL_EXTRACTOR,
-    EXTRACTORS,
-    get_extractor,
-)
-from acav_assets.core.features.shards import (
-    clip_windows,
-    embed_shards,
-    pending_shards,
-    save_result,
-)
-from acav_assets.core.features.store import EmbeddingStore, write_status
+from acav_assets.core.lazy import lazy_exports
 
-__all__ = [
-    "DEFAULT_AUDIO_EXTRACTOR",
-    "DEFAULT_VISUAL_EXTRACTOR",
-    "EXTRACTORS",
-    "EmbeddingStore",
-    "ExtractionResult",
-    "Extractor",
-    "InputSpec",
-    "clip_windows",
-    "embed_shards",
-    "extract_shard",
-    "get_extractor",
-    "pending_shards",
-    "save_result",
-    "write_status",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "base": [
+            "Extractor",
+            "InputSpec",
+        ],
+        "checks": [
+            "embedding_defects",
+        ],
+        "extract": [
+            "ExtractionResult",
+            "extract_shard",
+        ],
+        "options": [
+            "FeatureOptions",
+        ],
+        "registry": [
+            "EXTRACTORS",
+            "get_extractor",
+        ],
+        "shards": [
+            "clip_windows",
+            "embed_shards",
+            "pending_shards",
+            "save_result",
+        ],
+        "store": [
+            "EmbeddingStore",
+            "write_status",
+        ],
+    },
+)

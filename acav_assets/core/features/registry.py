@@ -12,8 +12,6 @@ EXTRACTORS: dict[str, type[Extractor]] = {
     cls.name: cls
     for cls in (SoundNetExtractor, MobileNetV2Extractor, VGGishExtractor, R2Plus1DExtractor)
 }
-DEFAULT_AUDIO_EXTRACTOR = SoundNetExtractor.name  # "soundnet8"
-DEFAULT_VISUAL_EXTRACTOR = MobileNetV2Extractor.name  # "mobilenet_v2"
 
 
 def get_extractor(name: str, **kwargs) -> Extractor:

@@ -4,7 +4,10 @@ Downloads use yt-dlp's Python API (its generic extractor also takes direct file 
 the clip windows are known, only those sections are fetched (``download_ranges`` with
 keyframes forced at the cuts). A finished file is renamed into place by yt-dlp, so a file
 with the final name is complete and a re-run reuses it without touching the network.
-Failures are ``FetchError`` with a reason code; the caller records them as rows.
+Failures are ``FetchError`` with a reason code (see ``ytdlp_errors``); the caller records
+them as rows. Each site's own yt-dlp settings (``sites``) are merged in, and YouTube's player
+challenges are solved by the Deno binary of the ``deno`` package with the ``yt-dlp-ejs``
+scripts, both pinned with yt-dlp, never by whatever happens to be on PATH.
 """
 
 from __future__ import annotations
@@ -14,18 +17,28 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import yt_dlp
 from yt_dlp.utils import download_range_func
 
+from acav_assets.core.media.options import DownloadSettings
+from acav_assets.core.media.sites import site_of
+from acav_assets.core.media.stack import YtdlpLog, packaged_deno, without_credentials
+from acav_assets.core.media.ytdlp_errors import classify_download_error
 from acav_assets.core.reasons import Reason
 
 log = logging.getLogger(__name__)
 
 _PARTIAL = (".part", ".ytdl", ".tmp", ".temp")
-_TRANSIENT = {Reason.HTTP_ERROR, Reason.TIMEOUT, Reason.DOWNLOAD_ERROR}
+# Worth another try within the same call; a bot check or a rate limit is not (asking again
+# at once makes it worse): the circuit breaker and a later run deal with those.
+_RETRY_NOW = {Reason.HTTP_ERROR, Reason.TIMEOUT, Reason.DOWNLOAD_ERROR}
+# A stream still live (or announced, or just ended and not yet a video) would be downloaded
+# for as long as it lasts: skipped as ``live``, tried again by a later run.
+_LIVE_STATUSES = ("is_live", "is_upcoming", "post_live")
 
 
 class FetchError(Exception):
@@ -47,48 +60,10 @@ class Fetched:
     reused: bool
 
 
-@dataclass(frozen=True)
-class DownloadSettings:
-    """yt-dlp settings for one shard (see ``IngestOptions`` for their meaning)."""
-
-    max_height: int = 360
-    retries: int = 3
-    backoff_s: float = 1.0
-    socket_timeout: float = 30.0
-    rate_limit: int | None = None
-    cookies_file: str | None = None
-    proxy: str | None = None
-
-
-class _YtdlpLog:
-    """Routes yt-dlp's messages to logging instead of stdout/stderr."""
-
-    def debug(self, message: str) -> None:
-        log.debug("yt-dlp: %s", message)
-
-    info = debug
-
-    def warning(self, message: str) -> None:
-        log.debug("yt-dlp warning: %s", message)
-
-    def error(self, message: str) -> None:
-        log.debug("yt-dlp error: %s", message)
-
-
-def classify_download_error(message: str) -> Reason:
-    """Map a yt-dlp error message to a reason code."""
-    text = message.lower()
-    if re.search(r"http error 404\b", text):
-        return Reason.HTTP_404
-    if re.search(r"http error \d{3}", text):
-        return Reason.HTTP_ERROR
-    if "timed out" in text or "timeout" in text:
-        return Reason.TIMEOUT
-    if "did not get any data blocks" in text or "downloaded file is empty" in text:
-        return Reason.EMPTY_FILE
-    if "requested format is not available" in text:
-        return Reason.NO_SUITABLE_FORMAT
-    return Reason.DOWNLOAD_ERROR
+def _skip_live(info: dict, *, incomplete: bool = False) -> str | None:
+    """yt-dlp ``match_filter``: refuse a live stream before its download starts."""
+    status = info.get("live_status")
+    return f"live_status is {status}" if status in _LIVE_STATUSES else None
 
 
 def _finished(pattern: str) -> list[str]:
@@ -113,7 +88,10 @@ def existing_download(
     return whole[:1] or None
 
 
-def _ytdlp_params(folder: str, name: str, settings: DownloadSettings, sectioned: bool) -> dict:
+def ytdlp_params(
+    folder: str, name: str, settings: DownloadSettings, *, url: str, sectioned: bool
+) -> dict[str, Any]:
+    """The yt-dlp parameters of one download: acav's, then the site's own settings."""
     height = settings.max_height
     template = f"{name}.%(section_start)s.%(ext)s" if sectioned else f"{name}.%(ext)s"
     params: dict[str, Any] = {
@@ -127,7 +105,7 @@ def _ytdlp_params(folder: str, name: str, settings: DownloadSettings, sectioned:
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
-        "logger": _YtdlpLog(),
+        "logger": YtdlpLog(),
         "socket_timeout": settings.socket_timeout,
         "retries": settings.retries,
         "fragment_retries": settings.retries,
@@ -136,6 +114,8 @@ def _ytdlp_params(folder: str, name: str, settings: DownloadSettings, sectioned:
         "overwrites": False,
         "continuedl": True,
         "writeinfojson": False,
+        "match_filter": _skip_live,
+        **settings.site_options(site_of(url)).ytdlp_params(packaged_deno()),
     }
     if settings.rate_limit:
         params["ratelimit"] = settings.rate_limit
@@ -161,6 +141,8 @@ def _download_once(
     paths = [
         d["filepath"] for d in downloads if d.get("filepath") and os.path.exists(d["filepath"])
     ]
+    if (info or {}).get("live_status") in _LIVE_STATUSES:
+        raise FetchError(Reason.LIVE, f"{url}: live_status is {info['live_status']}")
     if not paths:
         raise FetchError(Reason.DOWNLOAD_ERROR, f"yt-dlp reported no file for {url}")
     duration = info.get("duration")
@@ -186,25 +168,30 @@ def download_video(
     *,
     windows: list[tuple[float, float]] | None = None,
     settings: DownloadSettings | None = None,
+    may_ask: Callable[[], bool] | None = None,
 ) -> Fetched:
     """Download ``url`` (or only its ``windows``) as ``<folder>/<name>.<ext>``.
 
-    Reuses finished files of an earlier run. Transient failures (5xx, timeouts) are retried
-    ``settings.retries`` times with exponential backoff; raises ``FetchError``.
+    Reuses finished files of an earlier run. Before the network is used, ``may_ask`` (a
+    circuit breaker) may say no: ``FetchError`` with ``deferred``. Network failures (5xx,
+    timeouts) are retried ``settings.retries`` times with exponential backoff; raises
+    ``FetchError``.
     """
     settings = settings or DownloadSettings()
     windows = sorted({(float(s), float(e)) for s, e in windows}) if windows else None
     os.makedirs(folder, exist_ok=True)
     if (found := existing_download(folder, name, windows)) is not None:
         return Fetched(found, windows, None, reused=True)
-    params = _ytdlp_params(folder, name, settings, sectioned=bool(windows))
+    if may_ask is not None and not may_ask():
+        raise FetchError(Reason.DEFERRED, f"not asked: {site_of(url)} is refusing this shard")
+    params = ytdlp_params(folder, name, settings, url=url, sectioned=bool(windows))
     for attempt in range(settings.retries + 1):
         try:
             return _download_once(url, folder, name, windows, params)
         except yt_dlp.utils.DownloadError as error:
-            reason = classify_download_error(str(error))
-            detail = re.sub(r"^ERROR:\s*", "", str(error)).strip()[:500]
-            if reason not in _TRANSIENT or attempt == settings.retries:
+            reason = classify_download_error(str(error), error)
+            detail = without_credentials(re.sub(r"^ERROR:\s*", "", str(error)).strip())[:500]
+            if reason not in _RETRY_NOW or attempt == settings.retries:
                 raise FetchError(reason, detail) from error
             delay = settings.backoff_s * 2**attempt
             log.info("retrying %s in %.1f s after %s", url, delay, reason)

@@ -1,19 +1,27 @@
-"""Ingest one shard: fetch, probe, filter, deduplicate, and find clip windows.
+"""Ingest one shard: fetch, inspect, deduplicate, choose clip windows, write the tables.
 
 Reads the shard's rows of table ``sources``; writes its rows of ``videos`` (one per video,
 with ``status`` ok / failed / filtered / duplicate and a reason) and ``clips`` (the windows
 of the ok videos). One bad video never fails the shard. Re-running reuses finished
-downloads and replaces the shard's rows, so nothing is fetched twice or counted twice.
+downloads and replaces the shard's rows, so nothing is fetched twice or counted twice; a
+video whose earlier fetch failed for a permanent reason (``reasons.PERMANENT``) keeps its row
+and is not asked for again. A site that keeps refusing (bot checks, rate limits) opens its
+circuit breaker: the shard's remaining videos of that site are ``deferred`` to a later run.
+
+The phases, in order: ``read_shard_videos``, ``fetch_video`` + ``inspect_video`` (in a pool),
+``mark_duplicates``, ``choose_windows`` (in the pool), ``publish_media`` (remote roots),
+``write_shard_tables``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -21,71 +29,21 @@ from datetime import UTC, datetime
 import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.media.clips import STRATEGIES, clip_id
-from acav_assets.core.media.fetch import DownloadSettings, FetchError, download_video, locate_local
-from acav_assets.core.media.inspection import Inspected, clip_windows, inspect_video
+from acav_assets.core.media.breaker import SiteBreaker
+from acav_assets.core.media.fetch import Fetched, FetchError, download_video, locate_local
+from acav_assets.core.media.inspection import inspect_video
+from acav_assets.core.media.options import IngestOptions
+from acav_assets.core.media.records import ClipRecord, SourceVideo, VideoRecord
+from acav_assets.core.media.sites import site_of
 from acav_assets.core.media.sources import SOURCES_TABLE
-from acav_assets.core.reasons import Reason
+from acav_assets.core.media.windows import choose_windows
+from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
 from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
 
 VIDEOS_TABLE = "videos"
 CLIPS_TABLE = "clips"
-
-
-@dataclass(frozen=True)
-class IngestOptions:
-    """How a shard is ingested; the defaults are ACAV100M's."""
-
-    allowed_roots: tuple[str, ...] = ()  # local paths are read only under these
-    max_height: int = 360  # download format limit
-    min_height: int | None = None  # filter: smaller videos are dropped
-    min_duration_s: float = 30.0
-    max_duration_s: float = 597.0
-    require_audio: bool = True
-    require_video: bool = True
-    clip_strategy: str = "shots"  # shots | middle | uniform (manifest windows always win)
-    clips_per_video: int = 3
-    clip_seconds: float = 10.0
-    shot_threshold: float = 10.0
-    retries: int = 3
-    backoff_s: float = 1.0
-    socket_timeout: float = 30.0
-    rate_limit: int | None = None  # bytes per second
-    concurrent_downloads: int = 4
-    cookies_file: str | None = None
-    proxy: str | None = None
-    verify_tail: bool = True  # decode the last second to catch truncated files
-    dedup_across_shards: bool = True  # also drop content already ok in other shards
-    scratch_dir: str | None = None  # local working folder when the storage root is remote
-
-    def validate(self) -> IngestOptions:
-        """Raise ``ValueError`` naming the first bad option."""
-        problems = []
-        if self.clip_strategy not in STRATEGIES:
-            problems.append(f"clip_strategy={self.clip_strategy!r} (choose {STRATEGIES})")
-        for name in ("clips_per_video", "concurrent_downloads", "max_height"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name}={getattr(self, name)!r} (must be >= 1)")
-        for name in ("clip_seconds", "socket_timeout", "shot_threshold"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name}={getattr(self, name)!r} (must be > 0)")
-        if self.retries < 0 or self.backoff_s < 0:
-            problems.append(f"retries={self.retries!r}, backoff_s={self.backoff_s!r} (>= 0)")
-        if not 0 <= self.min_duration_s <= self.max_duration_s:
-            problems.append(
-                f"min_duration_s={self.min_duration_s!r}, max_duration_s={self.max_duration_s!r}"
-            )
-        if isinstance(self.allowed_roots, str):
-            problems.append(f"allowed_roots={self.allowed_roots!r} (a list of folders)")
-        if problems:
-            raise ValueError("invalid ingest options: " + "; ".join(problems))
-        return self
-
-    def download_settings(self) -> DownloadSettings:
-        names = {f.name for f in fields(DownloadSettings)}
-        return DownloadSettings(**{n: getattr(self, n) for n in names})
 
 
 @dataclass
@@ -98,11 +56,28 @@ class ShardStats:
     failed: int = 0
     filtered: int = 0
     duplicate: int = 0
+    deferred: int = 0  # not asked: their site's circuit breaker was open
+    not_refetched: int = 0  # failed for a permanent reason in an earlier run
+    retry_soon: int = 0  # deferred, rate-limited or bot-checked: for the retry schedule
     clips: int = 0
     downloaded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    breaker_open: str = ""  # the sites this shard stopped asking, comma-separated
     reasons: Counter = field(default_factory=Counter)
+
+    def count(self, records: Sequence[VideoRecord], clips: int, breaker: SiteBreaker) -> ShardStats:
+        for record in records:
+            setattr(self, record.status, getattr(self, record.status) + 1)
+            if record.reason:
+                self.reasons[f"{record.status}_{record.reason}"] += 1
+            self.retry_soon += int(record.reason in RETRY_SOON)
+            self.downloaded += int(record.downloaded)
+            self.reused += int(record.reused)
+        self.not_refetched = sum(r.video.final is not None for r in records)
+        self.clips = clips
+        self.breaker_open = ",".join(sorted(breaker.open_))
+        return self
 
     def as_metadata(self) -> dict[str, int | float | str]:
         flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "reasons"}
@@ -110,56 +85,180 @@ class ShardStats:
         return flat
 
 
-def _fetch_and_inspect(
-    root: StorageRoot, shard: str, video: dict, folder: str, options: IngestOptions
-) -> Inspected:
-    windows = [(s, e) for s, e in video["windows"] if s is not None] or None
-    if video["path"] is None and not root.is_local:
-        for remote in root.glob("media", shard, f"{video['video_id']}.*"):
-            local = os.path.join(folder, os.path.basename(remote))
-            if not os.path.exists(local):
-                root.fs.get(remote, local)
-    try:
-        if video["path"] is not None:
-            fetched_paths, sections, duration, reused = (
-                [locate_local(video["path"], options.allowed_roots)],
-                None,
-                None,
-                True,
-            )
-        else:
-            fetched = download_video(
-                video["url"],
-                folder,
-                video["video_id"],
-                windows=windows,
-                settings=options.download_settings(),
-            )
-            fetched_paths, sections = fetched.paths, fetched.sections
-            duration, reused = fetched.duration_s, fetched.reused
-    except FetchError as error:
-        return Inspected.failure(video, error.reason, error.detail)
-    if duration is None and sections is not None:
-        duration = video.get("previous_duration_s")
-    return inspect_video(video, fetched_paths, sections, duration, reused, options)
-
-
-def _videos_frame(results: list[Inspected], run_id: str, code_version: str) -> pl.DataFrame:
-    now = datetime.now(UTC)
-    rows = [
-        r.row | {"ingested_at": now, "run_id": run_id, "code_version": code_version}
-        for r in results
+def read_shard_videos(tables: TableStore, shard: str) -> list[SourceVideo]:
+    """The shard's videos in manifest order, each with its known windows and the duration an
+    earlier run measured (downloaded sections do not tell the whole video's length)."""
+    sources = tables.read(SOURCES_TABLE, [shard])
+    if sources.height == 0:
+        raise ValueError(f"shard {shard!r} has no rows in table {SOURCES_TABLE!r}")
+    previous = tables.read(VIDEOS_TABLE, [shard])
+    known_duration = dict(zip(previous["video_id"], previous["duration_s"], strict=True))
+    final = {
+        row["video_id"]: (Reason(row["reason"]), row["detail"] or "")
+        for row in previous.iter_rows(named=True)
+        if row["status"] == "failed" and row["url"] is not None and is_permanent(row["reason"])
+    }
+    return [
+        SourceVideo(
+            video_id=video_id,
+            source=group["source"][0],
+            url=group["url"][0],
+            path=group["path"][0],
+            windows=tuple(
+                (s, e)
+                for s, e in zip(group["start_s"], group["end_s"], strict=True)
+                if s is not None
+            ),
+            previous_duration_s=known_duration.get(video_id),
+            final=final.get(video_id),
+        )
+        for (video_id,), group in sources.sort("line").group_by("video_id", maintain_order=True)
     ]
-    return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _known_hashes(tables: TableStore, shard: str) -> dict[str, str]:
+def _copy_earlier_download(root: StorageRoot, shard: str, video: SourceVideo, folder: str) -> None:
+    """With a remote root, bring an earlier run's download into the scratch folder, so it is
+    reused instead of fetched again."""
+    for remote in root.glob("media", shard, f"{video.video_id}.*"):
+        local = os.path.join(folder, os.path.basename(remote))
+        if not os.path.exists(local):
+            root.fs.get(remote, local)
+
+
+def _download(
+    shard: str, video: SourceVideo, folder: str, options: IngestOptions, breaker: SiteBreaker
+) -> Fetched:
+    """Download one video through its site's circuit breaker, telling it what was answered."""
+    site = site_of(video.url)
+    try:
+        fetched = download_video(
+            video.url,
+            folder,
+            video.video_id,
+            windows=list(video.windows) or None,
+            settings=options.download,
+            may_ask=lambda: breaker.allows(site),
+        )
+    except FetchError as error:
+        if error.reason != Reason.DEFERRED and breaker.record(site, error.reason):
+            log.warning(
+                "shard %s: stopped asking %s after %d %s answers in a row; its other videos "
+                "in this shard are deferred to a later run",
+                shard, site, breaker.trip_after(site), error.reason,
+            )  # fmt: skip
+        raise
+    if not fetched.reused:
+        breaker.record(site, None)
+    return fetched
+
+
+def fetch_video(
+    root: StorageRoot,
+    shard: str,
+    video: SourceVideo,
+    folder: str,
+    options: IngestOptions,
+    breaker: SiteBreaker,
+) -> VideoRecord:
+    """The video's local files: a checked local path, or a download into ``folder``; an
+    earlier permanent failure is kept without asking again."""
+    if video.final is not None:
+        return VideoRecord.failure(video, *video.final)
+    if video.is_local:
+        try:
+            path = locate_local(video.path, options.allowed_roots)
+        except FetchError as error:
+            return VideoRecord.failure(video, error.reason, error.detail)
+        return VideoRecord(video, files=[path])
+    if not root.is_local:
+        _copy_earlier_download(root, shard, video, folder)
+    try:
+        fetched = _download(shard, video, folder, options, breaker)
+    except FetchError as error:
+        return VideoRecord.failure(video, error.reason, error.detail)
+    duration = fetched.duration_s
+    if duration is None and fetched.sections is not None:
+        duration = video.previous_duration_s
+    return VideoRecord(
+        video,
+        files=list(fetched.paths),
+        sections=fetched.sections,
+        duration_s=duration,
+        downloaded=not fetched.reused,
+        reused=fetched.reused,
+    )
+
+
+def known_content(tables: TableStore, shard: str) -> dict[str, str]:
+    """Content hash -> video id of the videos other shards kept."""
     others = [s for s in tables.shards(VIDEOS_TABLE) if s != shard]
     if not others:
         return {}
     frame = tables.read(VIDEOS_TABLE, others).filter(pl.col("status") == "ok")
     frame = frame.filter(pl.col("sha256").is_not_null()).sort("shard", "video_id")
     return dict(zip(frame["sha256"], frame["video_id"], strict=True)) if frame.height else {}
+
+
+def mark_duplicates(records: Sequence[VideoRecord], known: dict[str, str]) -> None:
+    """Keep the first video of each content hash (``known`` first), mark the others."""
+    for record in records:
+        if not record.ok or record.sha256 is None:
+            continue
+        if record.sha256 in known:
+            record.mark(Reason.DUPLICATE_CONTENT, f"same content as {known[record.sha256]}")
+        else:
+            known[record.sha256] = record.video.video_id
+
+
+def publish_media(root: StorageRoot, shard: str, records: Sequence[VideoRecord]) -> None:
+    """Copy downloaded files to a remote root (``media/<shard>/``) and note where they went."""
+    for record in records:
+        if record.video.is_local or not (record.downloaded or record.reused):
+            continue
+        for local in record.files:
+            name = os.path.basename(local)
+            target = root.path("media", shard, name)
+            if not root.fs.exists(target):
+                root.fs.put(local, target)
+            record.published[local] = root.uri("media", shard, name)
+
+
+def write_shard_tables(
+    tables: TableStore,
+    shard: str,
+    records: Sequence[VideoRecord],
+    clips: Sequence[tuple[VideoRecord, ClipRecord]],
+    *,
+    run_id: str,
+    code_version: str,
+) -> int:
+    """Replace the shard's ``videos`` and ``clips`` rows; returns the number of clips."""
+    now = datetime.now(UTC)
+    stamp = {"ingested_at": now, "run_id": run_id, "code_version": code_version}
+    videos = pl.DataFrame([r.row() | stamp for r in records], infer_schema_length=None)
+    tables.write(VIDEOS_TABLE, shard, videos)
+    rows = [
+        clip.row() | {"media_path": record.published.get(clip.media_path, clip.media_path),
+                      "run_id": run_id}
+        for record, clip in clips
+    ]  # fmt: skip
+    if not rows:
+        tables.delete(CLIPS_TABLE, shard)
+        return 0
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    frame = frame.unique("clip_id", keep="first", maintain_order=True)
+    tables.write(CLIPS_TABLE, shard, frame)
+    return frame.height
+
+
+@contextlib.contextmanager
+def _media_folder(root: StorageRoot, shard: str, options: IngestOptions) -> Iterator[str]:
+    """Where downloads land: under the root when it is local, else a scratch folder."""
+    if root.is_local:
+        yield root.path("media", shard)
+        return
+    with tempfile.TemporaryDirectory(prefix="acav-media-", dir=options.scratch_dir) as folder:
+        yield folder
 
 
 def ingest_shard(
@@ -176,29 +275,9 @@ def ingest_shard(
     check_key("shard", shard)
     options.validate()
     started = time.perf_counter()
-    sources = tables.read(SOURCES_TABLE, [shard])
-    if sources.height == 0:
-        raise ValueError(f"shard {shard!r} has no rows in table {SOURCES_TABLE!r}")
-    previous = tables.read(VIDEOS_TABLE, [shard])
-    known_duration = dict(zip(previous["video_id"], previous["duration_s"], strict=True))
-    videos = [
-        {
-            "video_id": key[0],
-            "url": group["url"][0],
-            "path": group["path"][0],
-            "source": group["source"][0],
-            "windows": list(zip(group["start_s"], group["end_s"], strict=True)),
-            "previous_duration_s": known_duration.get(key[0]),
-        }
-        for key, group in sources.sort("line").group_by("video_id", maintain_order=True)
-    ]
-    stats = ShardStats(shard=shard, total=len(videos))
-    scratch = None
-    if root.is_local:
-        folder = root.path("media", shard)
-    else:
-        scratch = tempfile.TemporaryDirectory(prefix="acav-media-", dir=options.scratch_dir)
-        folder = scratch.name
+    videos = read_shard_videos(tables, shard)
+    download = options.download
+    breaker = SiteBreaker(lambda site: download.site_options(site).trip_after)
     done = 0
 
     def advance(steps: int = 1) -> None:
@@ -207,65 +286,34 @@ def ingest_shard(
         if progress is not None:
             progress(done, 2 * len(videos))
 
-    try:
-        with ThreadPoolExecutor(max_workers=options.concurrent_downloads) as pool:
-            results = []
-            for result in pool.map(
-                lambda v: _fetch_and_inspect(root, shard, v, folder, options), videos
-            ):
-                results.append(result)
-                advance()
-            known = _known_hashes(tables, shard) if options.dedup_across_shards else {}
-            for result in results:
-                digest = result.row.get("sha256")
-                if result.row["status"] == "ok" and digest is not None:
-                    if digest in known:
-                        result.mark(Reason.DUPLICATE_CONTENT, f"same content as {known[digest]}")
-                    else:
-                        known[digest] = result.row["video_id"]
-            kept = [r for r in results if r.row["status"] == "ok"]
-            advance(len(results) - len(kept))
-            windows = []
-            for result, found in zip(
-                kept, pool.map(lambda r: clip_windows(r, options), kept), strict=True
-            ):
-                windows.append((result, found))
-                advance()
+    def fetch_and_inspect(video: SourceVideo) -> VideoRecord:
+        record = fetch_video(root, shard, video, folder, options, breaker)
+        return inspect_video(record, options) if record.ok else record
+
+    with (
+        _media_folder(root, shard, options) as folder,
+        ThreadPoolExecutor(max_workers=options.concurrent_downloads) as pool,
+    ):
+        records = []
+        for record in pool.map(fetch_and_inspect, videos):
+            records.append(record)
+            advance()
+        mark_duplicates(
+            records, known_content(tables, shard) if options.dedup_across_shards else {}
+        )
+        kept = [r for r in records if r.ok]
+        advance(len(records) - len(kept))
+        clips = []
+        for record, found in zip(kept, pool.map(lambda r: choose_windows(r, options), kept),
+                                 strict=True):  # fmt: skip
+            clips += [(record, clip) for clip in found]
+            advance()
         if not root.is_local:
-            for result in results:
-                result.publish(root, shard)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
-    clip_rows = [
-        {
-            "clip_id": clip_id(result.row["video_id"], window.start_s),
-            "video_id": result.row["video_id"],
-            "start_s": window.start_s,
-            "end_s": window.end_s,
-            "strategy": window.strategy,
-            "media_path": result.remote.get(media_path, media_path),
-            "media_start_s": media_start,
-            "run_id": run_id,
-        }
-        for result, found in windows
-        for window, media_path, media_start in found
-    ]
-    tables.write(VIDEOS_TABLE, shard, _videos_frame(results, run_id, code_version))
-    clips = pl.DataFrame(clip_rows, infer_schema_length=None) if clip_rows else None
-    if clips is not None:
-        clips = clips.unique("clip_id", keep="first", maintain_order=True)
-        tables.write(CLIPS_TABLE, shard, clips)
-    else:
-        tables.delete(CLIPS_TABLE, shard)
-    for result in results:
-        status = result.row["status"]
-        setattr(stats, status, getattr(stats, status) + 1)
-        if result.row["reason"]:
-            stats.reasons[f"{status}_{result.row['reason']}"] += 1
-        stats.downloaded += int(result.downloaded)
-        stats.reused += int(result.reused)
-    stats.clips = 0 if clips is None else clips.height
+            publish_media(root, shard, records)
+    n_clips = write_shard_tables(
+        tables, shard, records, clips, run_id=run_id, code_version=code_version
+    )
+    stats = ShardStats(shard=shard, total=len(videos)).count(records, n_clips, breaker)
     stats.seconds = round(time.perf_counter() - started, 3)
     log.info("shard %s: %s", shard, stats.as_metadata())
     return stats

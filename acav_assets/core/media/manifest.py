@@ -2,10 +2,15 @@
 
 A manifest is CSV, TSV, Parquet, JSONL or plain text (one URL or path a line), or a folder
 (every video file in it). A row names one video by ``url``, ``youtube_id`` or ``path`` and
-may carry a known clip window (``start``, ``end`` in seconds). The published ACAV100M list
-(YouTube id, start, end, no header) loads as it is. The whole file is checked before anything
-is returned, so a bad manifest is rejected at once, with its file and line, and never
-half-registered.
+may carry a known clip window (``start``, ``end`` in seconds) and the dataset's own
+``labels`` and ``split``, kept in table ``sources``. The lists researchers already have load
+as they are published: ACAV100M (``videoID,start,end``, or the same without a header),
+AudioSet's segment CSVs (``#`` comment lines, the last one naming the columns ``YTID,
+start_seconds, end_seconds, positive_labels``, spaces after the commas, quoted label lists)
+and VGGSound's headerless ``ytid,start,label,split`` (10 s clips from ``start``). In CSV and
+TSV a line whose first cell starts with ``#`` is a comment. The whole file is checked before
+anything is returned, so a bad manifest is rejected at once, with its file and line, and
+never half-registered.
 """
 
 from __future__ import annotations
@@ -33,13 +38,20 @@ _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.yout
 _ALIASES = {
     "url": "url",
     "youtube_id": "youtube_id",
-    "ytid": "youtube_id",
+    "ytid": "youtube_id",  # AudioSet
     "yt_id": "youtube_id",
+    "videoid": "youtube_id",  # ACAV100M
     "path": "path",
     "start": "start_s",
     "start_s": "start_s",
+    "start_seconds": "start_s",  # AudioSet
     "end": "end_s",
     "end_s": "end_s",
+    "end_seconds": "end_s",  # AudioSet
+    "labels": "labels",
+    "label": "labels",
+    "positive_labels": "labels",  # AudioSet
+    "split": "split",
 }
 ROW_SCHEMA = {
     "video_id": pl.String,
@@ -48,8 +60,12 @@ ROW_SCHEMA = {
     "path": pl.String,
     "start_s": pl.Float64,
     "end_s": pl.Float64,
+    "labels": pl.String,
+    "split": pl.String,
     "line": pl.Int64,
 }
+VGGSOUND_CLIP_S = 10.0  # VGGSound's clips: 10 s from the listed start
+_CLIP_LENGTH = "\0clip_length"  # a record's known clip length, where the list implies one
 
 
 class ManifestError(ValueError):
@@ -161,7 +177,7 @@ def _load_folder(source: str) -> Manifest:
         digest.update(f"{name}\0{os.path.getsize(full)}\n".encode())
         rows.append(
             (video_id_for(url=None, youtube_id=None, path=full), None, None, full)
-            + (None, None, line)
+            + (None, None, None, None, line)
         )
     frame = pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row")
     return Manifest(source=source, sha256=digest.hexdigest(), rows=frame)
@@ -183,33 +199,64 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _without_comments(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows that are not ``#`` comments; a comment before the data that names known
+    columns (AudioSet's ``# YTID, start_seconds, ...``) becomes the header row."""
+    kept: list[tuple[int, list[str]]] = []
+    header = None
+    for line, row in rows:
+        if not row[0].lstrip().startswith("#"):
+            kept.append((line, row))
+            continue
+        names = [row[0].lstrip().lstrip("#").strip(), *row[1:]]
+        if not kept and any(name.strip().lower() in _ALIASES for name in names):
+            header = (line, names)
+    return ([header] if header else []) + kept
+
+
 def _delimited_records(source: str, data: bytes, delimiter: str):
-    reader = csv.reader(io.StringIO(_decode(source, data), newline=""), delimiter=delimiter)
+    reader = csv.reader(
+        io.StringIO(_decode(source, data), newline=""),
+        delimiter=delimiter,
+        skipinitialspace=True,  # AudioSet writes ', "a,b"' after its commas
+    )
     lines = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    lines = _without_comments(lines)
     if not lines:
         return []
     first_line, first = lines[0]
+    implied: dict[str, float] = {}
     names = [cell.strip().lower() for cell in first]
     if any(name in _ALIASES for name in names):
         header, body = names, lines[1:]
-        unknown_dupes = [n for n in set(names) if names.count(n) > 1 and n in _ALIASES]
-        if unknown_dupes:
-            raise ManifestError(source, first_line, f"repeated columns {sorted(unknown_dupes)}")
+        given = [_ALIASES[n] for n in names if n in _ALIASES]
+        repeated = sorted({n for n in names if n in _ALIASES and given.count(_ALIASES[n]) > 1})
+        if repeated:
+            raise ManifestError(source, first_line, f"repeated columns {repeated}")
     elif len(first) == 3 and _is_number(first[1]) and _is_number(first[2]):
         header, body = ["youtube_id", "start", "end"], lines  # the ACAV100M list as published
+    elif (
+        len(first) == 4
+        and _YOUTUBE_ID.match(first[0].strip())
+        and _is_number(first[1])
+        and not _is_number(first[2])
+    ):
+        header, body = ["youtube_id", "start", "label", "split"], lines  # VGGSound's list
+        implied = {_CLIP_LENGTH: VGGSOUND_CLIP_S}
     elif len(first) == 1:
         return [(line, {"": row[0]}) for line, row in lines]
     else:
         raise ManifestError(
             source,
             first_line,
-            "no header naming url, youtube_id or path (and not 'youtube_id,start,end' rows)",
+            "no header naming url, youtube_id or path (and not ACAV's 'youtube_id,start,end' "
+            "or VGGSound's 'youtube_id,start,label,split' rows)",
         )
     records = []
     for line, row in body:
         if len(row) != len(header):
             raise ManifestError(source, line, f"{len(row)} fields, the header has {len(header)}")
-        records.append((line, dict(zip(header, row, strict=True))))
+        records.append((line, dict(zip(header, row, strict=True)) | implied))
     return records
 
 
@@ -296,6 +343,8 @@ def _check_row(source: str, line: int, fields: dict, base: str | None) -> tuple:
         path = os.path.abspath(os.path.join(base or "", path))
     start = _seconds(source, line, "start", named.get("start_s"))
     end = _seconds(source, line, "end", named.get("end_s"))
+    if end is None and start is not None and _CLIP_LENGTH in fields:
+        end = start + fields[_CLIP_LENGTH]
     if (start is None) != (end is None):
         raise ManifestError(source, line, "give both start and end, or neither")
     if start is not None and end is not None and not start < end:
@@ -303,4 +352,5 @@ def _check_row(source: str, line: int, fields: dict, base: str | None) -> tuple:
     if youtube_id is not None and url is None:
         url = f"https://www.youtube.com/watch?v={youtube_id}"
     video_id = video_id_for(url=url, youtube_id=youtube_id, path=path)
-    return (video_id, url, youtube_id, path, start, end, line)
+    labels, split = _text(named.get("labels")), _text(named.get("split"))
+    return (video_id, url, youtube_id, path, start, end, labels, split, line)

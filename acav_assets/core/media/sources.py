@@ -8,8 +8,10 @@ yields the same keys and replaces the same rows.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +19,9 @@ from datetime import UTC, datetime
 import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.media.manifest import Manifest, load_manifest
-from acav_assets.core.storage import check_key
+from acav_assets.core.media.manifest import Manifest, ManifestError, load_manifest
+from acav_assets.core.media.options import IngestOptions
+from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +42,18 @@ class ManifestShard:
         return self.rows["video_id"].n_unique()
 
 
-def shard_prefix(manifest: Manifest) -> str:
-    """``<name>-<hash12>``: readable in the UI, distinct for two files with one name."""
-    name = os.path.basename(manifest.source.rstrip("/")) or "manifest"
+def shard_prefix(source: str, sha256: str) -> str:
+    """``<name>-<hash12>``: readable in the UI, distinct for two files with one name; every
+    shard key of the manifest starts with it and a dash."""
+    name = os.path.basename(source.rstrip("/")) or "manifest"
     stem = _UNSAFE.sub("_", os.path.splitext(name)[0] if "." in name[1:] else name)
     stem = stem.strip("._-")[:48] or "manifest"
-    return f"{stem}-{manifest.sha256[:12]}"
+    return f"{stem}-{sha256[:12]}"
 
 
-def shard_manifest(manifest: Manifest, shard_size: int = 1000) -> list[ManifestShard]:
+def shard_manifest(
+    manifest: Manifest, shard_size: int = IngestOptions.shard_size
+) -> list[ManifestShard]:
     """Split ``manifest`` into shards of at most ``shard_size`` videos, in file order."""
     if not isinstance(shard_size, int) or shard_size < 1:
         raise ValueError(f"shard_size must be a positive integer, got {shard_size!r}")
@@ -56,7 +62,7 @@ def shard_manifest(manifest: Manifest, shard_size: int = 1000) -> list[ManifestS
     ranked = first_seen.sort("_first").with_row_index("_rank")
     rows = rows.join(ranked.select("video_id", "_rank"), on="video_id").sort("_order")
     rows = rows.with_columns((pl.col("_rank") // shard_size).alias("_shard"))
-    prefix = shard_prefix(manifest)
+    prefix = shard_prefix(manifest.source, manifest.sha256)
     shards = []
     for index, part in enumerate(rows.partition_by("_shard", maintain_order=True)):
         key = check_key("shard", f"{prefix}-{index:05d}")
@@ -65,7 +71,9 @@ def shard_manifest(manifest: Manifest, shard_size: int = 1000) -> list[ManifestS
 
 
 def register_manifest(
-    path: str | os.PathLike[str], tables: TableStore, shard_size: int = 1000
+    path: str | os.PathLike[str],
+    tables: TableStore,
+    shard_size: int = IngestOptions.shard_size,
 ) -> list[str]:
     """Check the whole manifest, then write its shards to ``sources``; return their keys.
     A manifest URL (``s3://...``) is read with the credentials of the tables' root.
@@ -94,3 +102,41 @@ def register_manifest(
         "registered %s: %d videos in %d shards", manifest.source, manifest.n_videos, len(shards)
     )
     return [shard.key for shard in shards]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering one manifest gave: its shard keys, or why it was refused."""
+
+    manifest: str
+    shards: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def register_manifests(paths: list[str], tables: TableStore, shard_size: int) -> list[Registration]:
+    """Register each manifest on its own: a malformed one is refused with its reason and
+    does not hold back the others."""
+    registrations = []
+    for path in paths:
+        try:
+            keys = register_manifest(path, tables, shard_size)
+        except ManifestError as error:
+            log.warning("refused manifest %s: %s", path, error)
+            registrations.append(Registration(path, error=str(error)))
+        else:
+            registrations.append(Registration(path, tuple(keys)))
+    return registrations
+
+
+def dropped_manifests(root: StorageRoot) -> list[str]:
+    """The files in ``<root>/sources``, as paths or (remote root) URLs."""
+    return [
+        root.uri("sources", posixpath.basename(p))
+        for p in root.glob("sources", "*")
+        if root.fs.isfile(p)
+    ]
+
+
+def manifest_digest(root: StorageRoot, uri: str) -> str:
+    """The sha256 of a dropped manifest's bytes (what its shard keys are made of)."""
+    return hashlib.sha256(root.read_bytes(uri)).hexdigest()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from acav_assets.core.selection import kernels
+from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import (
     Pairing,
     check_estimator,
@@ -45,14 +46,14 @@ class BatchGreedySelector:
         self,
         n_select: int | None = None,
         ratio: float | None = None,
-        pairing: Pairing = "bipartite",
-        batch_size: int = 20,
-        top_k: int = 4,
-        strategy: str = "forward",
-        estimator: str = "plugin",
+        pairing: Pairing = SelectionOptions.pairing,
+        batch_size: int = SelectionOptions.batch_size,
+        top_k: int = SelectionOptions.top_k,
+        strategy: str = SelectionOptions.strategy,
+        estimator: str = SelectionOptions.estimator,
         exact: bool = False,
         keep_unselected: bool = True,
-        seed: int = 0,
+        seed: int = SelectionOptions.seed,
         backward_chunk: float = 0.01,
         swap_rounds: int = 20,
         swap_chunk: float = 0.01,

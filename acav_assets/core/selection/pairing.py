@@ -30,7 +30,7 @@ def parse_column(name: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def resolve_pairs(columns: Sequence[str], pairing: Pairing = "bipartite") -> list[tuple[int, int]]:
+def resolve_pairs(columns: Sequence[str], pairing: Pairing) -> list[tuple[int, int]]:
     """Column-index pairs for a pairing; an empty result is an error."""
     columns = list(columns)
     if len(set(columns)) != len(columns):

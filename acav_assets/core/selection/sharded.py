@@ -1,77 +1,65 @@
-"""Selection at scale: each shard on its own, then a merge over the shard winners (GreeDi).
+"""Selection at scale: each shard on its own, then greedy again over the union of the shard
+winners (GreeDi, Mirzasoleiman et al. 2013) to the global target.
 
-Why: one greedy pass over every clip needs every clip's labels in one process. Selecting a
-``ratio`` of each shard independently (ACAV: 20%) parallelises across pods; running greedy
-again over the union of the winners (Mirzasoleiman et al. 2013) reaches the global size.
+Why: one search over every clip needs every clip's labels in one process. Selecting a share of
+each shard independently (ACAV: 20%) parallelises across pods; searching again over the union
+of the winners reaches the global size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np
+import polars as pl
 
-from acav_assets.core.selection.greedy import BatchGreedySelector
-from acav_assets.core.selection.pairing import check_labels
+from acav_assets.core.selection.picking import SelectionOutcome, select_clips
 
-
-class MergedSelection(NamedTuple):
-    """The global selection: for each pick, first picked first, its shard and row there."""
-
-    shard: np.ndarray  # int64: position of the shard in the input list
-    row: np.ndarray  # int64: row within that shard's labels
-    selector: BatchGreedySelector  # the fitted merge selector (trace, objective, state)
+# The merge should choose among at least this many candidates per clip it keeps.
+MERGE_CHOICE = 2
 
 
-def common_ks(shards: Sequence[np.ndarray], columns: Sequence[str]) -> list[int]:
-    """One k per clustering across shards: the largest label seen + 1."""
-    if not shards:
-        raise ValueError("no shards to select from")
-    ks = np.ones(len(columns), dtype=np.int64)
-    for labels in shards:
-        ks = np.maximum(ks, check_labels(labels, columns)[1])
-    return ks.tolist()
+def merge_candidates(
+    assignments: pl.DataFrame, winners: pl.DataFrame, version: str
+) -> pl.DataFrame:
+    """Assignments of the shard winners made under clustering ``version``; a shard selected
+    under an older version is left out (its assignments are stale)."""
+    current = assignments.filter(pl.col("clustering_version") == version)
+    picked = winners.filter(pl.col("clustering_version") == version).select("clip_id", "shard")
+    return current.join(picked, on=["clip_id", "shard"], how="inner").sort("shard", "clip_id")
 
 
-def select_shards(
-    shards: Sequence[np.ndarray],
-    columns: Sequence[str],
-    ratio: float = 0.2,
-    ks: Sequence[int] | None = None,
-    seed: int = 0,
-    **selector_kwargs: Any,
-) -> list[np.ndarray]:
-    """The rows each shard selects on its own (shard i uses seed ``seed + i``)."""
-    ks = list(ks) if ks is not None else common_ks(shards, columns)
-    return [
-        BatchGreedySelector(ratio=ratio, seed=seed + i, **selector_kwargs)
-        .fit(labels, columns, ks)
-        .order_
-        for i, labels in enumerate(shards)
-    ]
+def merge_target(size: int | None, ratio: float | None, n_assigned: int, n_candidates: int) -> int:
+    """The global size: ``size`` clips, or ``ratio`` of every assigned clip, or (neither) every
+    shard winner."""
+    if size is not None and ratio is not None:
+        raise ValueError(f"give size or ratio, not both (got {size}, {ratio})")
+    if ratio is not None:
+        return round(ratio * n_assigned)
+    return size if size is not None else n_candidates
 
 
-def merge_selections(
-    shards: Sequence[np.ndarray],
-    winners: Sequence[np.ndarray],
-    columns: Sequence[str],
+def shard_ratio_for(size: int | None, n_clips: int, ratio: float) -> float:
+    """The share each shard selects: ``ratio``, raised so the shards' winners leave the merge
+    ``MERGE_CHOICE`` candidates per clip of a global ``size``."""
+    if size is None or n_clips == 0:
+        return ratio
+    return min(1.0, max(ratio, MERGE_CHOICE * size / n_clips))
+
+
+def merge_shard_winners(
+    candidates: pl.DataFrame,
+    columns: list[str],
+    ks: list[int],
     n_select: int,
-    ks: Sequence[int] | None = None,
-    seed: int = 0,
+    *,
+    progress: Callable[[int, int], None] | None = None,
     **selector_kwargs: Any,
-) -> MergedSelection:
-    """Greedy again over the union of the shard winners, to ``n_select`` clips in all."""
-    if len(shards) != len(winners):
-        raise ValueError(f"length mismatch: {len(shards)} shards, {len(winners)} winner lists")
-    ks = list(ks) if ks is not None else common_ks(shards, columns)
-    shard_ids = np.concatenate(
-        [np.full(len(w), i, dtype=np.int64) for i, w in enumerate(winners)] + [np.empty(0, int)]
+) -> tuple[pl.DataFrame, SelectionOutcome]:
+    """Greedy over the shard winners (``candidates``: clip_id, shard, one label column per
+    clustering) to ``n_select`` clips: the ranked picks with their ``from_shard``."""
+    outcome = select_clips(
+        candidates, columns, ks, n_select=n_select, progress=progress, **selector_kwargs
     )
-    rows = np.concatenate([np.asarray(w, dtype=np.int64) for w in winners] + [np.empty(0, int)])
-    union = np.concatenate(
-        [np.asarray(s)[np.asarray(w, dtype=np.int64)] for s, w in zip(shards, winners, strict=True)]
-    )
-    selector = BatchGreedySelector(n_select=n_select, seed=seed, **selector_kwargs)
-    selector.fit(union, columns, ks)
-    return MergedSelection(shard_ids[selector.order_], rows[selector.order_], selector)
+    shards = candidates["shard"].gather(outcome.selector.order_)
+    return outcome.frame.with_columns(shards.alias("from_shard")), outcome

@@ -17,7 +17,7 @@ SQL_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
 
 # Which pipeline assets write each table that a model reads with source().
 TABLE_PRODUCERS: dict[str, tuple[str, ...]] = {
-    "sources": ("videos",),
+    "sources": ("sources",),
     "videos": ("videos",),
     "clips": ("clips",),
     "embeddings": ("audio_embeddings", "visual_embeddings"),

@@ -6,27 +6,24 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from acav_assets.core.curation import ClusteringSet, export_subset
-from acav_assets.core.curation.export import embedding_lookup
-from acav_assets.core.curation.tables import export_rows
+from acav_assets.core.clustering import ClusteringSet
+from acav_assets.core.export import ExportOptions, embedding_lookup, export_rows, export_subset
 from acav_assets.core.features import EmbeddingStore
-from acav_assets.defs.curation.assets import SUBSET_SHARD
+from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.resources import AcavHome
+from acav_assets.defs.selection.assets import SUBSET_SHARD
 
 EXPORT_CODE_VERSION = "1"
 
 
-class ExportConfig(dg.Config):
-    name: str = "default"
-    webdataset: bool = False
-    clips_per_tar: int = 1000
+ExportConfig = config_class(ExportOptions, name="ExportConfig")
 
 
 @dg.asset(
     deps=["curated_subset"],
-    group_name="publish",
+    group_name="export",
     description="The curated set as ACAV published it (video id or URL, start, end) in CSV and "
     "Parquet, and optionally WebDataset tars of clip files with their embeddings.",
     code_version=EXPORT_CODE_VERSION,
@@ -40,27 +37,28 @@ class ExportConfig(dg.Config):
 def curated_export(
     context: dg.AssetExecutionContext, acav: AcavHome, config: ExportConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    options = to_options(config, ExportOptions)
     root, tables = acav.storage(), acav.tables()
     subset = tables.read("curated_subset", [SUBSET_SHARD])
     rows = export_rows(subset, tables.read("clips"), tables.read("videos"))
     lookup = None
-    if config.webdataset:
+    if options.webdataset:
         extractors = {s.modality: s.extractor for s in ClusteringSet.load(root).sources}
         lookup = embedding_lookup(EmbeddingStore(root), extractors, rows["clip_id"].to_list())
     result = export_subset(
         root,
-        config.name,
+        options.name,
         rows,
-        webdataset=config.webdataset,
+        webdataset=options.webdataset,
         embeddings=lookup,
-        clips_per_shard=config.clips_per_tar,
+        clips_per_shard=options.clips_per_tar,
     )
     tables.write(
         "exports",
-        config.name,
+        options.name,
         rows.select("clip_id", "rank").with_columns(
             pl.lit(datetime.now(UTC)).alias("exported_at"),
-            pl.lit(context.run_id).alias("run_id"),
+            pl.lit(context.run.run_id).alias("run_id"),
             pl.lit(EXPORT_CODE_VERSION).alias("code_version"),
         ),
     )

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from acav_assets.core.curation import embedding_defects
 from acav_assets.core.features import (
-    DEFAULT_AUDIO_EXTRACTOR,
-    DEFAULT_VISUAL_EXTRACTOR,
     EmbeddingStore,
+    FeatureOptions,
+    embed_shards,
+    embedding_defects,
     get_extractor,
 )
-from acav_assets.core.features.shards import embed_shards
+from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
 from acav_assets.defs.progress import log_progress
@@ -26,17 +26,7 @@ MODALITY_ASSETS = {"audio": "audio_embeddings", "visual": "visual_embeddings"}
 CHECK_NAME = "embeddings_are_finite_and_varied"
 
 
-class EmbeddingConfig(dg.Config):
-    """Which extractors embed the clips, and how the batches are fed."""
-
-    audio_extractor: str = DEFAULT_AUDIO_EXTRACTOR
-    visual_extractor: str = DEFAULT_VISUAL_EXTRACTOR
-    batch_size: int = 16
-    num_workers: int = 1
-    device: str = "auto"
-
-    def extractor_name(self, modality: str) -> str:
-        return self.audio_extractor if modality == "audio" else self.visual_extractor
+EmbeddingConfig = config_class(FeatureOptions, name="EmbeddingConfig")
 
 
 def _spec(modality: str) -> dg.AssetSpec:
@@ -67,9 +57,15 @@ def embedded_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: EmbeddingConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     shard = context.partition_key
+    options = to_options(config, FeatureOptions)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
-    extractors = {m: get_extractor(config.extractor_name(m)) for m in modalities}
+    extractors = {
+        m: get_extractor(
+            options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+        )
+        for m in modalities
+    }
     root = acav.storage()
     has_clips = shard in acav.tables().shards("clips")
     summary = {}
@@ -79,11 +75,11 @@ def embedded_shard(
             list(extractors.values()),
             shards=[shard],
             force=True,
-            batch_size=config.batch_size,
-            num_workers=config.num_workers,
-            device=config.device,
+            batch_size=options.batch_size,
+            num_workers=options.num_workers,
+            device=options.device,
             progress=log_progress(context, "embedding clips"),
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
     store = EmbeddingStore(root)
     for modality, extractor in extractors.items():

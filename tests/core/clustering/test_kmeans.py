@@ -48,7 +48,7 @@ def test_resolve_k_rejects_bad_k(k):
 
 def test_predict_in_batches_gives_the_nearest_centroid():
     X, _ = blobs(600, 5)
-    model = KMeansClustering(k=5, seed=0).fit(X)
+    model = KMeansClustering(k=5, seed=0, normalize=False).fit(X)
     labels = model.predict(X.astype(np.float16), batch_size=97)
     assert labels.dtype == np.int64 and model.centroids_.shape == (5, 8)
     half = X.astype(np.float16).astype(np.float32)

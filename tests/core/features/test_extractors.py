@@ -8,9 +8,8 @@ import torch
 from torchvision.models.video import r2plus1d_18
 
 from acav_assets.core.features import (
-    DEFAULT_AUDIO_EXTRACTOR,
-    DEFAULT_VISUAL_EXTRACTOR,
     EXTRACTORS,
+    FeatureOptions,
     get_extractor,
 )
 from acav_assets.core.features.decode import decode_audio, decode_frames
@@ -37,8 +36,8 @@ def _media_for(extractor, path: str) -> torch.Tensor:
 
 
 def test_registry_names_the_defaults_and_their_modalities():
-    assert EXTRACTORS[DEFAULT_AUDIO_EXTRACTOR].modality == "audio"
-    assert EXTRACTORS[DEFAULT_VISUAL_EXTRACTOR].modality == "visual"
+    assert EXTRACTORS[FeatureOptions.audio_extractor].modality == "audio"
+    assert EXTRACTORS[FeatureOptions.visual_extractor].modality == "visual"
     assert {"soundnet8", "mobilenet_v2", "vggish", "r2plus1d_18"} <= set(EXTRACTORS)
     for cls in EXTRACTORS.values():
         assert len(cls.layers) == 5

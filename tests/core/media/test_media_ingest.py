@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.media import IngestOptions, ingest_shard, register_manifest
+from acav_assets.core.media import IngestOptions, ingest_shard, parse_sites, register_manifest
+from acav_assets.core.storage import StorageRoot
 
 pytestmark = pytest.mark.slow_io
 
@@ -113,10 +114,14 @@ def test_known_windows_download_only_those_sections(storage, tmp_path, http_base
 def test_server_error_is_retried_with_backoff(storage, tmp_path, http_base, fast_options):
     tables = TableStore(storage)
     shard = _register(tmp_path, tables, [f"{http_base}/flaky/good.mp4"])
-    options = dataclasses.replace(fast_options, retries=1)
+    options = dataclasses.replace(
+        fast_options, download=dataclasses.replace(fast_options.download, retries=1)
+    )
     stats = ingest_shard(storage, tables, shard, options, run_id="r", code_version="t")
     assert stats.ok == 1
-    no_retry = dataclasses.replace(fast_options, retries=0)
+    no_retry = dataclasses.replace(
+        fast_options, download=dataclasses.replace(fast_options.download, retries=0)
+    )
     shard = _register(tmp_path, tables, [f"{http_base}/flaky/good.webm"])
     assert ingest_shard(storage, tables, shard, no_retry, run_id="r", code_version="t").failed == 1
 
@@ -193,3 +198,75 @@ def test_ingest_rejects_unknown_strategy_and_missing_shard(storage, fast_options
         IngestOptions(clip_strategy="best").validate()
     with pytest.raises(ValueError, match="no rows"):
         ingest_shard(storage, tables, "nothing-here", fast_options, run_id="r", code_version="t")
+
+
+# --- a site that pushes back, and failures that are final ---
+
+BREAKER_VIDEOS = [
+    "good.mp4", "good.webm", "audio_only.mp4", "video_only.mp4",
+    "short.mp4", "small.mp4", "copy_of_good.mp4", "truncated.mp4",
+]  # fmt: skip
+
+
+def _outcomes(tables: TableStore, shard: str) -> dict[str, tuple[str, str | None]]:
+    return {name: (row["status"], row["reason"]) for name, row in _by_url(tables, shard).items()}
+
+
+def test_a_site_that_starts_refusing_is_deferred_and_the_next_run_picks_it_up(
+    storage, tmp_path, fast_options, rate_limited_server, tmp_path_factory
+):
+    base, limit = rate_limited_server
+    lines = [f"{base}/{name}" for name in BREAKER_VIDEOS]
+    sites = parse_sites({"127.0.0.1": {"trip_after": 2}})
+    options = dataclasses.replace(
+        fast_options,
+        concurrent_downloads=1,
+        download=dataclasses.replace(fast_options.download, sites=sites),
+    )
+    # what the shard holds when the site never refuses: the reference
+    reference_root = StorageRoot(str(tmp_path_factory.mktemp("reference")))
+    reference_tables = TableStore(reference_root)
+    shard = _register(tmp_path, reference_tables, lines)
+    ingest_shard(reference_root, reference_tables, shard, options, run_id="r0", code_version="t")
+    expected = _outcomes(reference_tables, shard)
+    limit.requests, limit.budget = 0, 4  # two videos (a page and a file each), then 429s
+
+    tables = TableStore(storage)
+    assert _register(tmp_path, tables, lines) == shard
+    first = ingest_shard(storage, tables, shard, options, run_id="r1", code_version="t")
+
+    outcomes = _outcomes(tables, shard)
+    assert [outcomes[n] for n in BREAKER_VIDEOS[:2]] == [expected[n] for n in BREAKER_VIDEOS[:2]]
+    assert [outcomes[n] for n in BREAKER_VIDEOS[2:4]] == [("failed", "rate_limited")] * 2
+    assert [outcomes[n] for n in BREAKER_VIDEOS[4:]] == [("deferred", "deferred")] * 4
+    assert (limit.requests, limit.refused) == (6, 2)  # not one request after it opened
+    assert (first.deferred, first.breaker_open, first.failed) == (4, "127.0.0.1", 2)
+    assert first.reasons["failed_rate_limited"] == 2 and first.reasons["deferred_deferred"] == 4
+    assert tables.read("videos").height == len(BREAKER_VIDEOS)  # nothing lost
+
+    limit.budget = None  # the block is over
+    second = ingest_shard(storage, tables, shard, options, run_id="r2", code_version="t")
+
+    assert _outcomes(tables, shard) == expected
+    assert (second.deferred, second.breaker_open, second.reused) == (0, "", 2)
+    assert tables.read("videos").height == len(BREAKER_VIDEOS)  # and nothing doubled
+    assert limit.requests == 6 + 2 * 6  # only the six that were not fetched are asked again
+
+
+def test_a_permanent_failure_is_not_fetched_again(
+    storage, tmp_path, fast_options, rate_limited_server
+):
+    base, limit = rate_limited_server
+    tables = TableStore(storage)
+    shard = _register(tmp_path, tables, [f"{base}/missing.mp4", f"{base}/good.mp4"])
+    first = ingest_shard(storage, tables, shard, fast_options, run_id="r1", code_version="t")
+    asked = limit.requests
+
+    second = ingest_shard(storage, tables, shard, fast_options, run_id="r2", code_version="t")
+
+    assert limit.requests == asked  # the 404 is final and the good file is reused
+    assert first.reasons == second.reasons == {"failed_http_404": 1}
+    assert (second.not_refetched, second.reused, second.ok) == (1, 1, 1)
+    missing = _by_url(tables, shard)["missing.mp4"]
+    assert (missing["status"], missing["reason"], missing["run_id"]) == ("failed", "http_404", "r2")
+    assert "HTTP Error 404" in missing["detail"]

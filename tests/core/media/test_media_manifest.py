@@ -33,6 +33,76 @@ def test_acav_list_loads_as_published(tmp_path):
     assert rows["line"].to_list() == [1, 2, 3]
 
 
+def test_acav_list_with_its_own_header_loads(tmp_path):
+    # the column names ACAV100M's metadata uses (video2dataset's ACAV example reads
+    # row['videoID'], row['start'], row['end'])
+    path = tmp_path / "acav100m_clip_unique.csv"
+    path.write_text("videoID,start,end\n" + "".join(f"{v},{s},{e}\n" for v, s, e in ROWS))
+    rows = load_manifest(path).rows
+    assert rows.select("youtube_id", "start_s", "end_s").rows() == ROWS
+    assert rows["line"].to_list() == [2, 3, 4]
+
+
+AUDIOSET = """\
+# Segments csv created Sun Mar  5 10:54:31 2017
+# num_ytids=22160, num_segs=22160, num_unique_labels=527, num_positive_labels=52882
+# YTID, start_seconds, end_seconds, positive_labels
+--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"
+--ZhevVpy1s, 50.000, 60.000, "/m/012xff"
+--aE2O5G5WE, 0.000, 10.000, "/m/03fwl,/m/04rlf,/m/09x0r"
+"""
+
+
+def test_audioset_segments_load_with_their_labels(tmp_path):
+    path = tmp_path / "balanced_train_segments.csv"
+    path.write_text(AUDIOSET)
+    rows = load_manifest(path).rows
+    assert rows.select("youtube_id", "start_s", "end_s", "labels").rows() == [
+        ("--PJHxphWEs", 30.0, 40.0, "/m/09x0r,/t/dd00088"),
+        ("--ZhevVpy1s", 50.0, 60.0, "/m/012xff"),
+        ("--aE2O5G5WE", 0.0, 10.0, "/m/03fwl,/m/04rlf,/m/09x0r"),
+    ]
+    assert rows["line"].to_list() == [4, 5, 6] and rows["split"].is_null().all()
+
+
+VGGSOUND = """\
+---g-f_I2yQ,1,people marching,test
+--0PQM4-hqg,30,waterfall burbling,train
+--56QUhyDQM,185,playing tennis,train
+"""
+
+
+def test_vggsound_list_loads_as_ten_second_clips_with_label_and_split(tmp_path):
+    path = tmp_path / "vggsound.csv"
+    path.write_text(VGGSOUND)
+    rows = load_manifest(path).rows
+    assert rows.select("youtube_id", "start_s", "end_s", "labels", "split").rows() == [
+        ("---g-f_I2yQ", 1.0, 11.0, "people marching", "test"),
+        ("--0PQM4-hqg", 30.0, 40.0, "waterfall burbling", "train"),
+        ("--56QUhyDQM", 185.0, 195.0, "playing tennis", "train"),
+    ]
+
+
+def test_labels_and_split_reach_the_sources_table(storage, tmp_path):
+    tables = TableStore(storage)
+    for name, text in (("vggsound.csv", VGGSOUND), ("balanced_train_segments.csv", AUDIOSET)):
+        (tmp_path / name).write_text(text)
+        register_manifest(tmp_path / name, tables)
+    sources = tables.read("sources").sort("source", "line")
+    vgg = sources.filter(pl.col("source").str.ends_with("vggsound.csv"))
+    assert vgg["split"].to_list() == ["test", "train", "train"]
+    assert vgg["labels"].to_list() == ["people marching", "waterfall burbling", "playing tennis"]
+    audioset = sources.filter(pl.col("source").str.ends_with("segments.csv"))
+    assert audioset["labels"][0] == "/m/09x0r,/t/dd00088"
+
+
+def test_two_names_for_one_column_are_refused(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("videoID,ytid,start,end\naaaaaaaaaaa,bbbbbbbbbbb,1,2\n")
+    with pytest.raises(ManifestError, match=r"line 1: repeated columns \['videoid', 'ytid'\]"):
+        load_manifest(path)
+
+
 @pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet"])
 def test_every_format_gives_the_same_rows(tmp_path, kind):
     path = tmp_path / f"m.{kind}"
@@ -145,3 +215,21 @@ def test_shard_size_must_be_positive():
     rows = pl.DataFrame({"video_id": ["a"], "line": [1]})
     with pytest.raises(ValueError, match="shard_size must be a positive integer, got 0"):
         shard_manifest(Manifest("/m.csv", "0" * 64, rows), shard_size=0)
+
+
+_CSV_PIECES = st.sampled_from(
+    ["#", " ", ",", '"', "\n", "\r\n", "YTID", "videoID", "start", "end", "label", "split",
+     "--PJHxphWEs", "30.000", "1", "x", "/m/09x0r", "\t", "\x00", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CSV_PIECES, max_size=40).map("".join), st.sampled_from(["csv", "tsv"]))
+def test_arbitrary_delimited_text_gives_rows_or_a_manifest_error(tmp_path_factory, text, kind):
+    path = tmp_path_factory.mktemp("fuzz") / f"m.{kind}"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        manifest = load_manifest(path)
+    except ManifestError:
+        return
+    assert manifest.rows.height >= 1 and manifest.rows["video_id"].null_count() == 0

@@ -56,7 +56,9 @@ def test_incremental_objective_equals_recomputation(seed, n, estimator, pairing)
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_exact_greedy_picks_the_best_clip_by_recomputation(estimator):
     labels, _ = planted(24, 4, seed=1)
-    sel = BatchGreedySelector(n_select=8, exact=True, estimator=estimator).fit(labels, COLUMNS)
+    sel = BatchGreedySelector(n_select=8, exact=True, estimator=estimator, strategy="forward").fit(
+        labels, COLUMNS
+    )
     chosen: list[int] = []
     for pick in sel.order_:
         rest = [x for x in range(24) if x not in chosen]
@@ -110,9 +112,12 @@ def test_exact_backward_drops_the_clip_whose_removal_leaves_most():
 
 def test_selection_is_deterministic_for_a_seed():
     labels, _ = planted(300, 6, seed=6)
-    runs = [BatchGreedySelector(ratio=0.3, seed=7).fit(labels, COLUMNS).order_ for _ in range(2)]
+    runs = [
+        BatchGreedySelector(ratio=0.3, seed=7, strategy="forward").fit(labels, COLUMNS).order_
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(*runs)
-    other = BatchGreedySelector(ratio=0.3, seed=8).fit(labels, COLUMNS).order_
+    other = BatchGreedySelector(ratio=0.3, seed=8, strategy="forward").fit(labels, COLUMNS).order_
     assert not np.array_equal(runs[0], other)
 
 
@@ -146,7 +151,9 @@ def test_target_above_candidates_selects_all():
 
 
 def test_no_candidates_selects_nothing():
-    sel = BatchGreedySelector(ratio=0.5).fit(np.empty((0, 4), dtype=np.int64), COLUMNS)
+    sel = BatchGreedySelector(ratio=0.5, strategy="forward").fit(
+        np.empty((0, 4), dtype=np.int64), COLUMNS
+    )
     assert len(sel.order_) == 0 and len(sel.objective_trace_) == 0 and sel.objective_ == 0.0
 
 
@@ -177,7 +184,9 @@ def test_empty_clusters_and_different_ks_are_handled():
 
 def test_dropping_unselected_draws_limits_the_pool():
     labels, _ = planted(100, 4, seed=12)
-    sel = BatchGreedySelector(n_select=50, keep_unselected=False).fit(labels, COLUMNS)
+    sel = BatchGreedySelector(n_select=50, keep_unselected=False, strategy="forward").fit(
+        labels, COLUMNS
+    )
     assert len(sel.order_) == 20  # 5 draws of 20 clips keep 4 each
 
 

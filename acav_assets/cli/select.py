@@ -1,0 +1,81 @@
+"""``acav select``: the selection engine on a Parquet table of cluster labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from acav_assets.cli.app import app
+from acav_assets.cli.common import opt, print_summary, stderr
+from acav_assets.core.selection.options import SelectionOptions as Select
+
+
+@app.command("select")
+def select(
+    assignments: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="Parquet: clip_id and audio_<layer>/visual_<layer>."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Parquet written: clip_id, rank.")],
+    ratio: Annotated[float | None, opt(Select, "ratio", min=0.0, max=1.0)] = None,
+    size: Annotated[int | None, opt(Select, "size", min=0)] = None,
+    pairing: Annotated[str, opt(Select, "pairing")] = Select.pairing,
+    batch_size: Annotated[int, opt(Select, "batch_size", min=1)] = Select.batch_size,
+    top_k: Annotated[int, opt(Select, "top_k", min=1)] = Select.top_k,
+    exact: Annotated[bool, typer.Option(help="Score every clip each step (slow).")] = False,
+    strategy: Annotated[str, opt(Select, "strategy")] = Select.strategy,
+    estimator: Annotated[str, opt(Select, "estimator")] = Select.estimator,
+    seed: Annotated[int, opt(Select, "seed")] = Select.seed,
+) -> None:
+    """Select the clips whose audio and visual clusterings share the most information."""
+    import numpy as np
+    import polars as pl
+    from rich.progress import Progress
+
+    from acav_assets.core.selection import BatchGreedySelector, parse_column
+    from acav_assets.core.storage import StorageRoot
+
+    if (ratio is None) == (size is None):
+        raise typer.BadParameter("give exactly one of --ratio or --size", param_hint="--ratio")
+    frame = pl.read_parquet(assignments)
+    if "clip_id" not in frame.columns:
+        raise typer.BadParameter(f"{assignments} has no clip_id column", param_hint="--assignments")
+    columns = [c for c in frame.columns if c != "clip_id"]
+    try:
+        for column in columns:
+            parse_column(column)
+        selector = BatchGreedySelector(
+            n_select=size, ratio=ratio, pairing=pairing, batch_size=batch_size, top_k=top_k,
+            strategy=strategy, estimator=estimator, exact=exact, seed=seed,
+        )  # fmt: skip
+        labels = frame.select(columns).to_numpy()
+        with Progress(console=stderr, transient=True) as bar:
+            task = bar.add_task("selecting", total=None)
+            selector.fit(
+                labels, columns,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error), param_hint="--assignments") from None
+    result = pl.DataFrame(
+        {
+            "clip_id": frame["clip_id"].gather(selector.order_),
+            "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
+        }
+    )
+    target = StorageRoot(str(out.parent.resolve()))
+    with target.open_atomic(target.path(out.name)) as handle:
+        result.write_parquet(handle)
+    print_summary(
+        {
+            "candidates": frame.height,
+            "selected": len(selector.order_),
+            "pairs": len(selector.pairs_),
+            "objective": selector.objective_,
+            "seconds": round(selector.seconds_, 3),
+        }
+    )

@@ -1,0 +1,170 @@
+"""One k-means clustering per (modality, layer), trained together and versioned together.
+
+The set is trained once on a sample streamed across the shards and stored under
+``clusterings/<version>/``; new shards are assigned with it without re-clustering, and a
+re-training is a new version that makes the old assignments stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+from acav_assets.core.clustering.kmeans import KMeansClustering, cluster_size_stats
+from acav_assets.core.clustering.options import ClusteringOptions
+from acav_assets.core.clustering.sampling import sample_rows
+from acav_assets.core.features.store import EmbeddingStore
+from acav_assets.core.storage import StorageRoot
+
+log = logging.getLogger(__name__)
+SET_FILE = "clustering_set.json"
+LATEST_FILE = "LATEST"
+
+
+@dataclass(frozen=True)
+class EmbeddingSource:
+    """Where one modality's embeddings live: the extractor and its version."""
+
+    modality: str
+    extractor: str
+    version: str
+
+
+def embedding_sources(store: EmbeddingStore, extractors: dict[str, str]) -> list[EmbeddingSource]:
+    """The stored embeddings to cluster, one extractor per modality, with their versions."""
+    sources = []
+    for modality, name in extractors.items():
+        shards = store.shards(name)
+        if not shards:
+            raise ValueError(f"no {modality} embeddings by {name!r} yet: embed some shards first")
+        version = (store.meta(name, shards[-1]) or {}).get("version", "")
+        sources.append(EmbeddingSource(modality, name, version))
+    return sources
+
+
+class ClusteringSet:
+    """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``)."""
+
+    def __init__(
+        self,
+        models: dict[str, KMeansClustering],
+        sources: Sequence[EmbeddingSource],
+        sample_sizes: dict[str, list[int]] | None = None,
+    ) -> None:
+        self.models = models
+        self.sources = list(sources)
+        self.sample_sizes = sample_sizes or {}
+
+    def max_cluster_share(self) -> dict[str, float]:
+        """Per clustering, the share of the training sample in its largest cluster."""
+        return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items()}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.models)
+
+    @property
+    def ks(self) -> list[int]:
+        return [int(m.k_) for m in self.models.values()]
+
+    @property
+    def version(self) -> str:
+        parts = [f"{c}:{m.version_}" for c, m in self.models.items()]
+        parts += [f"{s.modality}:{s.version}" for s in self.sources]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    @classmethod
+    def train(
+        cls,
+        store: EmbeddingStore,
+        sources: Sequence[EmbeddingSource],
+        shards: Sequence[str],
+        options: ClusteringOptions,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ClusteringSet:
+        """Fit one k-means per (modality, layer) on a sample across ``shards``."""
+        k = options.resolved_k()
+        if not shards:
+            raise ValueError("no shards with embeddings to train the clusterings on")
+        jobs = [(s, layer) for s in sources for layer in store.layers(s.extractor)]
+        if not jobs:
+            raise ValueError(f"no stored layers for extractors {[s.extractor for s in sources]}")
+        models: dict[str, KMeansClustering] = {}
+        sizes: dict[str, list[int]] = {}
+        for done, (source, layer) in enumerate(jobs):
+            batches = (
+                np.asarray(store.read_shard(source.extractor, shard, layer)[1], np.float32)
+                for shard in shards
+            )
+            X = sample_rows(batches, options.sample_size, options.seed)
+            model = KMeansClustering(
+                k=k,
+                n_iter=options.n_iter,
+                seed=options.seed,
+                max_points_per_centroid=options.max_points_per_centroid,
+                normalize=options.normalize,
+            )
+            column = f"{source.modality}_{layer}"
+            models[column] = model.fit(X)
+            sizes[column] = cluster_size_stats(model.predict(X), model.k_)["sizes"]
+            if progress is not None:
+                progress(done + 1, len(jobs))
+        return cls(models, sources, sizes)
+
+    def save(self, root: StorageRoot) -> str:
+        """Store the set under ``clusterings/<version>/`` and mark it the latest."""
+        folder = posixpath.join("clusterings", self.version)
+        for column, model in self.models.items():
+            model.save(root, posixpath.join(folder, column))
+        description = {
+            "version": self.version,
+            "columns": self.columns,
+            "ks": self.ks,
+            "sources": [asdict(s) for s in self.sources],
+            "sample_sizes": self.sample_sizes,
+        }
+        root.write_bytes(root.path(folder, SET_FILE), json.dumps(description).encode())
+        root.write_bytes(root.path("clusterings", LATEST_FILE), self.version.encode())
+        return root.path(folder)
+
+    @staticmethod
+    def latest_version(root: StorageRoot) -> str | None:
+        path = root.path("clusterings", LATEST_FILE)
+        return root.read_bytes(path).decode().strip() if root.fs.exists(path) else None
+
+    @classmethod
+    def load(cls, root: StorageRoot, version: str | None = None) -> ClusteringSet:
+        version = version or cls.latest_version(root)
+        if version is None:
+            raise FileNotFoundError(f"no clusterings stored under {root.uri('clusterings')}")
+        folder = posixpath.join("clusterings", version)
+        description = json.loads(root.read_bytes(root.path(folder, SET_FILE)))
+        models = {
+            c: KMeansClustering.load(root, posixpath.join(folder, c))
+            for c in description["columns"]
+        }
+        sources = [EmbeddingSource(**s) for s in description["sources"]]
+        return cls(models, sources, description.get("sample_sizes"))
+
+    def assign(self, store: EmbeddingStore, shard: str) -> pl.DataFrame:
+        """Labels of every clip of ``shard`` that has embeddings for every clustering:
+        ``clip_id`` and one int64 column per clustering."""
+        extractor = {s.modality: s.extractor for s in self.sources}
+        parts = []
+        for column, model in self.models.items():
+            modality, layer = column.rsplit("_", 1)
+            ids, X = store.read_shard(extractor[modality], shard, int(layer))
+            labels = model.predict(np.asarray(X, dtype=np.float32))
+            parts.append(pl.DataFrame({"clip_id": ids, column: labels.astype(np.int64)}))
+        frame = parts[0]
+        for part in parts[1:]:
+            frame = frame.join(part, on="clip_id", how="inner")
+        return frame.sort("clip_id")

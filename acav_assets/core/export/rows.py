@@ -1,0 +1,23 @@
+"""The curated clips joined to their clips and videos rows: what the export writes."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def export_rows(subset: pl.DataFrame, clips: pl.DataFrame, videos: pl.DataFrame) -> pl.DataFrame:
+    """The curated clips with their video, URL (or local path), window and media location."""
+    video_columns = videos.select(
+        "video_id",
+        "shard",
+        pl.coalesce("url", "path").alias("url"),
+    ).unique(["video_id", "shard"])
+    clip_columns = clips.select(
+        "clip_id", "video_id", "shard", "start_s", "end_s", "media_path", "media_start_s"
+    )
+    return (
+        subset.select("clip_id", "rank", pl.col("from_shard").alias("shard"))
+        .join(clip_columns, on=["clip_id", "shard"], how="left")
+        .join(video_columns, on=["video_id", "shard"], how="left")
+        .sort("rank")
+    )

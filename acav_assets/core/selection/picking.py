@@ -1,0 +1,130 @@
+"""Selection over stored cluster assignments: frames in, ranked clip ids out."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from acav_assets.core.selection.greedy import BatchGreedySelector
+from acav_assets.core.selection.information import objective
+from acav_assets.core.selection.options import SelectionOptions
+from acav_assets.core.selection.state import SelectionState
+from acav_assets.core.storage import StorageRoot
+
+MERGED_FOLDER = "selections/merged"
+TRACE_FILE = "trace.npz"
+# What one step of each strategy's objective trace is.
+TRACE_STEPS = {
+    "forward": "selected clips",
+    "backward": "elimination rounds",
+    "forward+swap": "selected clips, then swap rounds",
+}
+
+
+@dataclass(frozen=True)
+class SelectionOutcome:
+    """The ranked picks (``clip_id``, ``rank``; 0 = picked first), F of the picks, the trace
+    of F during the search, and F of random subsets of the same size for comparison."""
+
+    frame: pl.DataFrame
+    objective: float
+    trace: np.ndarray
+    random_objective: float
+    selector: BatchGreedySelector
+
+
+def random_objective(
+    labels: np.ndarray,
+    columns: Sequence[str],
+    size: int,
+    ks: Sequence[int],
+    *,
+    pairing: str,
+    estimator: str,
+    seed: int,
+    draws: int = 5,
+) -> float:
+    """Mean F of ``draws`` uniformly random subsets of ``size`` rows."""
+    if size == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    values = [
+        objective(
+            labels[rng.choice(labels.shape[0], size=size, replace=False)],
+            columns,
+            pairing=pairing,
+            estimator=estimator,
+            ks=ks,
+        )
+        for _ in range(draws)
+    ]
+    return float(np.mean(values))
+
+
+def select_clips(
+    assignments: pl.DataFrame,
+    columns: Sequence[str],
+    ks: Sequence[int],
+    *,
+    n_select: int | None = None,
+    ratio: float | None = None,
+    seed: int = SelectionOptions.seed,
+    progress: Callable[[int, int], None] | None = None,
+    **selector_kwargs: Any,
+) -> SelectionOutcome:
+    """Run the selector over ``assignments`` (``clip_id`` plus one label column per
+    clustering) and return the picks with their objective."""
+    missing = [c for c in ["clip_id", *columns] if c not in assignments.columns]
+    if missing:
+        raise ValueError(f"assignments lack columns {missing}; have {assignments.columns}")
+    labels = assignments.select(columns).to_numpy().astype(np.int64, copy=False)
+    if n_select is not None:
+        n_select = min(n_select, labels.shape[0])
+    selector = BatchGreedySelector(n_select=n_select, ratio=ratio, seed=seed, **selector_kwargs)
+    selector.fit(labels, list(columns), list(ks), progress=progress)
+    order = selector.order_
+    frame = pl.DataFrame(
+        {
+            "clip_id": assignments["clip_id"].gather(order),
+            "rank": np.arange(len(order), dtype=np.int64),
+        }
+    )
+    baseline = random_objective(
+        labels,
+        columns,
+        len(order),
+        ks,
+        pairing=selector.pairing,
+        estimator=selector.estimator,
+        seed=seed,
+    )
+    return SelectionOutcome(
+        frame=frame,
+        objective=float(selector.objective_),
+        trace=np.asarray(selector.objective_trace_),
+        random_objective=baseline,
+        selector=selector,
+    )
+
+
+def save_merged_selection(root: StorageRoot, outcome: SelectionOutcome) -> str:
+    """Keep the merged selection's state (so new candidates can extend it) and its trace
+    (for the report) under ``selections/merged/``."""
+    folder = MERGED_FOLDER
+    outcome.selector.state_.save(root, folder)
+    buffer = io.BytesIO()
+    np.savez(buffer, trace=outcome.trace, strategy=np.array(outcome.selector.strategy))
+    root.write_bytes(root.path(folder, TRACE_FILE), buffer.getvalue())
+    return root.path(folder)
+
+
+def load_merged_selection(root: StorageRoot) -> tuple[SelectionState, np.ndarray, str]:
+    """The state, the trace and the strategy saved by :func:`save_merged_selection`."""
+    with np.load(io.BytesIO(root.read_bytes(root.path(MERGED_FOLDER, TRACE_FILE)))) as saved:
+        trace, strategy = saved["trace"], str(saved["strategy"])
+    return SelectionState.load(root, MERGED_FOLDER), trace, strategy

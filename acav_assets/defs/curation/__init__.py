@@ -1,1 +1,0 @@
-"""Curation: clusterings, their assignments, per-shard selection and the global merge."""

@@ -1,1 +1,0 @@
-"""Ingestion: a shard's videos fetched, probed, filtered, and cut into clip windows."""

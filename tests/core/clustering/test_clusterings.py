@@ -1,0 +1,51 @@
+"""A clustering set trained across shards, stored, loaded, and applied to a new shard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from acav_assets.core.clustering import ClusteringOptions, ClusteringSet, embedding_sources
+from acav_assets.core.features import EmbeddingStore
+from acav_assets.core.storage import StorageRoot
+
+
+def _fill(store: EmbeddingStore, shard: str, n: int, seed: int) -> list[str]:
+    """Two extractors, two layers each, three well-separated blobs."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{shard}_{i}" for i in range(n)]
+    centres = rng.normal(size=(3, 8)) * 10
+    blob = rng.integers(0, 3, size=n)
+    for name in ("snd", "img"):
+        for layer in (0, 1):
+            X = centres[blob] + rng.normal(size=(n, 8))
+            store.write(name, shard, layer, ids, X)
+        store.write_meta(name, shard, {"version": f"{name}-v1"})
+    return ids
+
+
+def test_a_stored_set_assigns_the_same_labels_as_the_trained_one(storage: StorageRoot) -> None:
+    store = EmbeddingStore(storage)
+    for index, shard in enumerate(("s1", "s2")):
+        _fill(store, shard, 60, seed=index)
+    sources = embedding_sources(store, {"audio": "snd", "visual": "img"})
+    assert [(s.modality, s.version) for s in sources] == [("audio", "snd-v1"), ("visual", "img-v1")]
+    options = ClusteringOptions(k="3", seed=0, sample_size=80)
+    trained = ClusteringSet.train(store, sources, ["s1", "s2"], options)
+    assert trained.columns == ["audio_0", "audio_1", "visual_0", "visual_1"]
+    assert trained.ks == [3, 3, 3, 3]
+    assert all(sum(sizes) == 80 for sizes in trained.sample_sizes.values())
+    trained.save(storage)
+    loaded = ClusteringSet.load(storage)
+    assert loaded.version == trained.version == ClusteringSet.latest_version(storage)
+    _fill(store, "s3", 30, seed=7)
+    fresh, again = trained.assign(store, "s3"), loaded.assign(store, "s3")
+    assert fresh.equals(again)
+    assert fresh.columns == ["clip_id", *trained.columns] and fresh.height == 30
+
+
+def test_loading_without_any_stored_set_is_a_clear_error(storage: StorageRoot) -> None:
+    with pytest.raises(FileNotFoundError, match="no clusterings stored"):
+        ClusteringSet.load(storage)
+    with pytest.raises(ValueError, match="no audio embeddings by 'snd'"):
+        embedding_sources(EmbeddingStore(storage), {"audio": "snd"})

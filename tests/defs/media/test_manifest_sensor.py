@@ -1,0 +1,92 @@
+"""``new_manifest_sensor``: a dropped manifest is registered by a run of its own, then each of
+its shards is requested exactly once; a malformed one fails its own registration run, with
+its reason, and holds back no other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from acav_assets.core.evaluation import CorpusInfo
+from acav_assets.definitions import defs
+from acav_assets.defs.media.sensors import new_manifest_sensor
+from acav_assets.defs.resources import AcavHome
+
+
+def _tick(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"acav": acav})
+    return new_manifest_sensor(context)
+
+
+def _execute(instance: dg.DagsterInstance, acav: AcavHome, request: dg.RunRequest):
+    job = defs.resolve_job_def(request.job_name)
+    return job.execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        resources={"acav": acav},
+        raise_on_error=False,
+    )
+
+
+def test_a_new_manifest_is_registered_once_then_each_shard_runs_once(
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:3]
+    write_manifest(tmp_path / "home" / "sources", videos)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, acav, None)
+        (register,) = first.run_requests
+        assert register.job_name == "register_sources"
+        assert acav.tables().shards("sources") == []  # the sensor itself registers nothing
+        assert _execute(instance, acav, register).success
+        (shard,) = instance.get_dynamic_partitions("shards")
+        assert acav.tables().read("sources", [shard]).height == 3
+
+        second = _tick(instance, acav, first.cursor)
+        (run,) = second.run_requests
+        assert (run.job_name, run.partition_key, run.run_key) == (
+            "ingest_and_embed_shard",
+            shard,
+            f"shard:{shard}",
+        )
+        assert isinstance(_tick(instance, acav, second.cursor), dg.SkipReason)
+
+
+def test_a_malformed_manifest_fails_its_own_run_and_the_good_one_runs(
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    sources = tmp_path / "home" / "sources"
+    sources.mkdir(parents=True)
+    (sources / "a_broken.jsonl").write_text('{"path": "x.mp4"}\n{not json\n')
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:2]
+    write_manifest(sources, videos, name="b_good.csv")
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, acav, None)
+        broken, good = first.run_requests
+        failed = _execute(instance, acav, broken)
+        assert not failed.success
+        (failure,) = [e for e in failed.all_events if e.is_step_failure]
+        message = failure.event_specific_data.error.cause.message
+        assert "a_broken.jsonl" in message and "line 2" in message
+        assert _execute(instance, acav, good).success
+        second = _tick(instance, acav, first.cursor)
+        (run,) = second.run_requests
+        assert acav.tables().shards("sources") == [run.partition_key]
+
+
+def test_a_changed_manifest_is_registered_again(
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))
+    write_manifest(tmp_path / "home" / "sources", videos[:2])
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, acav, None)
+        write_manifest(tmp_path / "home" / "sources", videos[:3])
+        (again,) = _tick(instance, acav, first.cursor).run_requests
+        assert (
+            again.job_name == "register_sources" and again.run_key != first.run_requests[0].run_key
+        )
