@@ -29,13 +29,7 @@ from acav_assets.core.evaluation.corpus import (
     generate_corpus,
     load_truth,
 )
-from acav_assets.core.features import (
-    DEFAULT_AUDIO_EXTRACTOR,
-    DEFAULT_VISUAL_EXTRACTOR,
-    EmbeddingStore,
-    embed_shards,
-    get_extractor,
-)
+from acav_assets.core.features import EmbeddingStore, FeatureOptions, embed_shards, get_extractor
 from acav_assets.core.media import IngestOptions, ingest_shard, register_manifest
 from acav_assets.core.storage import StorageRoot
 
@@ -80,6 +74,7 @@ def _spec(
 # size of the issue, and one large corpus. Seeds differ so no two corpora share videos.
 FAMILY: tuple[CorpusSpec, ...] = (
     _spec(4, 0.8, "uniform", 70, 8),  # 210 clips; not identifiable, kept to show it
+    _spec(10, 0.5, "uniform", 70, 10),  # 210 clips: the identifiable small point
     _spec(10, 0.5, "shots", 120, 4),  # the demo's shape: about 240 clips
     _spec(6, 0.5, "shots", 240, 2),  # the issue's corpus: 6 families, 3 scenes a video
     _spec(16, 0.5, "uniform", 240, 6),
@@ -131,7 +126,7 @@ def ingest_and_embed(
     progress: Progress,
     *,
     min_duration_s: float = 30.0,
-    batch_size: int = 16,
+    batch_size: int = FeatureOptions.batch_size,
 ) -> StorageRoot:
     """Ingest ``folder/corpus/manifest.csv`` into the storage root ``folder/home`` with the
     given window strategy and embed it with the default extractors; a step already done is
@@ -154,7 +149,8 @@ def ingest_and_embed(
                 root, tables, shard, options, run_id="family", code_version="family",
                 progress=lambda d, t, s=shard: progress(f"ingest {folder.name}/{s}", d, t),
             )  # fmt: skip
-    extractors = [get_extractor(DEFAULT_AUDIO_EXTRACTOR), get_extractor(DEFAULT_VISUAL_EXTRACTOR)]
+    features = FeatureOptions()
+    extractors = [get_extractor(features.audio_extractor), get_extractor(features.visual_extractor)]
     embed_shards(
         root,
         extractors,
@@ -168,7 +164,7 @@ def ingest_and_embed(
 def load_embedded(
     folder: str | os.PathLike[str],
     truth: pl.DataFrame | None = None,
-    extractors: Sequence[str] = (DEFAULT_AUDIO_EXTRACTOR, DEFAULT_VISUAL_EXTRACTOR),
+    extractors: Sequence[str] = (FeatureOptions.audio_extractor, FeatureOptions.visual_extractor),
 ) -> EmbeddedCorpus:
     """The clips that every extractor embedded, their layers and their truth (from
     ``folder/corpus/truth.csv`` unless ``truth`` is given)."""
