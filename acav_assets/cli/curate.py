@@ -48,7 +48,7 @@ def _curation(sources: list[str], out: str, **options: Any):
         report_to=os.path.abspath(os.path.join(out, "report.html")),
         **options,
     )
-    checked(curation.clustering.resolved_k)
+    checked(curation.clustering.validate)
     checked(lambda: curation.selection.validate(STRATEGIES))
     checked(curation.ingest.validate)
     return curation

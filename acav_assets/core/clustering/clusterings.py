@@ -1,4 +1,6 @@
-"""One k-means clustering per (modality, layer), trained together and versioned together.
+"""One k-means clustering per (modality, layer), trained together and versioned together,
+with the ensemble's variants of each (the same layer at other multiples of k and other k-means
+seeds: ``ClusteringOptions.ensemble_k`` and ``ensemble_seeds``).
 
 The set is trained once on a sample streamed across the shards and stored under
 ``clusterings/<version>/``; new shards are assigned with it without re-clustering, and a
@@ -21,10 +23,12 @@ from acav_assets.core.clustering.kmeans import KMeansClustering, cluster_size_st
 from acav_assets.core.clustering.options import ClusteringOptions
 from acav_assets.core.clustering.sampling import sample_rows
 from acav_assets.core.features.store import EmbeddingStore
+from acav_assets.core.selection.pairing import column_layer, is_primary, variant_column
 from acav_assets.core.storage import StorageRoot
 
 log = logging.getLogger(__name__)
 SET_FILE = "clustering_set.json"
+ENSEMBLE_SEED_STEP = 1000  # k-means seed of variant ``rep``: the set's seed + rep * this
 LATEST_FILE = "LATEST"
 
 
@@ -50,7 +54,8 @@ def embedding_sources(store: EmbeddingStore, extractors: dict[str, str]) -> list
 
 
 class ClusteringSet:
-    """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``)."""
+    """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``, and
+    ``<modality>_<layer>.k<k>s<seed>`` for the ensemble's variants)."""
 
     def __init__(
         self,
@@ -63,8 +68,9 @@ class ClusteringSet:
         self.sample_sizes = sample_sizes or {}
 
     def max_cluster_share(self) -> dict[str, float]:
-        """Per clustering, the share of the training sample in its largest cluster."""
-        return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items()}
+        """Per layer's own clustering, the share of the training sample in its largest cluster
+        (the variants differ from it only by k and seed)."""
+        return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items() if is_primary(c)}
 
     @property
     def columns(self) -> list[str]:
@@ -90,8 +96,9 @@ class ClusteringSet:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> ClusteringSet:
-        """Fit one k-means per (modality, layer) on a sample across ``shards``."""
-        k = options.resolved_k()
+        """Fit one k-means per (modality, layer) and the ensemble's variants of it on a sample
+        across ``shards`` (the variants on the same sample)."""
+        k = options.validate().resolved_k()
         if not shards:
             raise ValueError("no shards with embeddings to train the clusterings on")
         jobs = [(s, layer) for s in sources for layer in store.layers(s.extractor)]
@@ -105,16 +112,17 @@ class ClusteringSet:
                 for shard in shards
             )
             X = sample_rows(batches, options.sample_size, options.seed)
-            model = KMeansClustering(
-                k=k,
-                n_iter=options.n_iter,
-                seed=options.seed,
-                max_points_per_centroid=options.max_points_per_centroid,
-                normalize=options.normalize,
-            )
-            column = f"{source.modality}_{layer}"
-            models[column] = model.fit(X)
-            sizes[column] = cluster_size_stats(model.predict(X), model.k_)["sizes"]
+            primary = f"{source.modality}_{layer}"
+            models[primary] = _kmeans(options, k, options.seed).fit(X)
+            sizes[primary] = cluster_size_stats(models[primary].predict(X), models[primary].k_)[
+                "sizes"
+            ]
+            for kk, rep in options.ensemble(models[primary].k_)[1:]:
+                if kk > len(X):
+                    continue
+                column = variant_column(source.modality, layer, kk, rep)
+                models[column] = _kmeans(options, kk, options.seed + ENSEMBLE_SEED_STEP * rep)
+                sizes[column] = cluster_size_stats(models[column].fit(X).predict(X), kk)["sizes"]
             if progress is not None:
                 progress(done + 1, len(jobs))
         return cls(models, sources, sizes)
@@ -158,13 +166,28 @@ class ClusteringSet:
         """Labels of every clip of ``shard`` that has embeddings for every clustering:
         ``clip_id`` and one int64 column per clustering."""
         extractor = {s.modality: s.extractor for s in self.sources}
+        by_layer: dict[tuple[str, int], list[str]] = {}
+        for column in self.models:
+            by_layer.setdefault((column.split("_", 1)[0], int(column_layer(column))), []).append(
+                column
+            )
         parts = []
-        for column, model in self.models.items():
-            modality, layer = column.rsplit("_", 1)
-            ids, X = store.read_shard(extractor[modality], shard, int(layer))
-            labels = model.predict(np.asarray(X, dtype=np.float32))
-            parts.append(pl.DataFrame({"clip_id": ids, column: labels.astype(np.int64)}))
+        for (modality, layer), columns in by_layer.items():
+            ids, X = store.read_shard(extractor[modality], shard, layer)
+            X = np.asarray(X, dtype=np.float32)
+            labels = {c: self.models[c].predict(X).astype(np.int64) for c in columns}
+            parts.append(pl.DataFrame({"clip_id": ids, **labels}))
         frame = parts[0]
         for part in parts[1:]:
             frame = frame.join(part, on="clip_id", how="inner")
-        return frame.sort("clip_id")
+        return frame.select("clip_id", *self.models).sort("clip_id")
+
+
+def _kmeans(options: ClusteringOptions, k: int | str, seed: int) -> KMeansClustering:
+    return KMeansClustering(
+        k=k,
+        n_iter=options.n_iter,
+        seed=seed,
+        max_points_per_centroid=options.max_points_per_centroid,
+        normalize=options.normalize,
+    )

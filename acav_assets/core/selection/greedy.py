@@ -4,7 +4,9 @@
 contingency tables on S. Forward search is batch greedy (Chen & Krause 2013): each step draws
 ``batch_size`` clips from the pool in O(batch_size), adds the ``top_k`` best and returns the
 rest; ``exact=True`` scores the whole pool each step instead. ``strategy="backward"`` and
-``"forward+swap"`` search the same objective harder (see ``search.py``).
+``"forward+swap"`` search the same objective harder (see ``search.py``); ``"ensemble"`` is
+backward elimination over every clustering of the ensemble (each layer at several k and k-means
+seeds), where the other strategies use each layer's own clustering only.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from acav_assets.core.selection.pairing import (
     check_estimator,
     check_labels,
     resolve_pairs,
+    strategy_columns,
 )
 from acav_assets.core.selection.search import backward_eliminate, swap_refine
 from acav_assets.core.selection.state import SelectionState
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("forward", "backward", "forward+swap")
+STRATEGIES = ("forward", "backward", "forward+swap", "ensemble")
 _STEPS_PER_CALL = 2048
 
 
@@ -117,6 +120,7 @@ class BatchGreedySelector:
         est = self._check_config()
         if state is not None and ks is None:
             ks = state.ks
+        labels, columns, ks = strategy_columns(self.strategy, labels, columns, ks)
         arr, ks_arr = check_labels(labels, columns, ks)
         pairs = resolve_pairs(columns, self.pairing)
         if state is None:
@@ -127,7 +131,7 @@ class BatchGreedySelector:
         n = arr.shape[0]
         target = self._target(n)
         candidates = np.arange(n, dtype=np.int64)
-        if self.strategy == "backward":
+        if self.strategy in ("backward", "ensemble"):
             chunk = 0.0 if self.exact else self.backward_chunk
             order, trace = backward_eliminate(state, arr, candidates, target, est, chunk, progress)
         else:

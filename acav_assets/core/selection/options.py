@@ -19,7 +19,11 @@ class SelectionOptions:
         "or diagonal (same layer).",
     )
     estimator: str = option("plugin", "MI estimator: plugin, miller_madow or adjusted.")
-    strategy: str = option("backward", "Search: backward, forward or forward+swap.")
+    strategy: str = option(
+        "backward",
+        "Search: backward, forward, forward+swap, or ensemble (backward over each layer's "
+        "clusterings at several k and k-means seeds).",
+    )
     batch_size: int = option(20, "Clips drawn per greedy step (B, forward search).")
     top_k: int = option(4, "Best drawn clips kept per step (k, forward search).")
     seed: int = option(0, "Seed of the random draws.")

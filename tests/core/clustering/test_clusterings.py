@@ -7,6 +7,7 @@ import pytest
 
 from acav_assets.core.clustering import ClusteringOptions, ClusteringSet, embedding_sources
 from acav_assets.core.features import EmbeddingStore
+from acav_assets.core.options import OptionError
 from acav_assets.core.storage import StorageRoot
 
 
@@ -30,7 +31,7 @@ def test_a_stored_set_assigns_the_same_labels_as_the_trained_one(storage: Storag
         _fill(store, shard, 60, seed=index)
     sources = embedding_sources(store, {"audio": "snd", "visual": "img"})
     assert [(s.modality, s.version) for s in sources] == [("audio", "snd-v1"), ("visual", "img-v1")]
-    options = ClusteringOptions(k="3", seed=0, sample_size=80)
+    options = ClusteringOptions(k="3", seed=0, sample_size=80, ensemble_k=(1.0,), ensemble_seeds=1)
     trained = ClusteringSet.train(store, sources, ["s1", "s2"], options)
     assert trained.columns == ["audio_0", "audio_1", "visual_0", "visual_1"]
     assert trained.ks == [3, 3, 3, 3]
@@ -49,3 +50,39 @@ def test_loading_without_any_stored_set_is_a_clear_error(storage: StorageRoot) -
         ClusteringSet.load(storage)
     with pytest.raises(ValueError, match="no audio embeddings by 'snd'"):
         embedding_sources(EmbeddingStore(storage), {"audio": "snd"})
+
+
+def test_the_ensemble_clusters_each_layer_at_every_multiple_of_k_and_seed(
+    storage: StorageRoot,
+) -> None:
+    store = EmbeddingStore(storage)
+    _fill(store, "s1", 90, seed=3)
+    sources = embedding_sources(store, {"audio": "snd", "visual": "img"})
+    options = ClusteringOptions(k="4", sample_size=90, ensemble_k=(0.5, 1.0, 2.0), ensemble_seeds=2)
+    trained = ClusteringSet.train(store, sources, ["s1"], options)
+    layer = [c for c in trained.columns if c.startswith("audio_0")]
+    assert layer == ["audio_0", "audio_0.k4s1", "audio_0.k2s0", "audio_0.k2s1",
+                     "audio_0.k8s0", "audio_0.k8s1"]  # fmt: skip
+    assert len(trained.columns) == 4 * len(layer)
+    assert dict(zip(trained.columns, trained.ks, strict=True))["visual_1.k8s1"] == 8
+    seeds = {c: trained.models[c].seed for c in layer}
+    assert seeds["audio_0"] == seeds["audio_0.k2s0"] != seeds["audio_0.k2s1"]
+    assert set(trained.max_cluster_share()) == {"audio_0", "audio_1", "visual_0", "visual_1"}
+    frame = trained.assign(store, "s1")
+    assert frame.columns == ["clip_id", *trained.columns] and frame.height == 90
+    again = ClusteringSet.train(store, sources, ["s1"], options).assign(store, "s1")
+    assert frame.equals(again)
+
+
+@pytest.mark.parametrize(
+    ("change", "option"),
+    [
+        ({"ensemble_k": ()}, "ensemble_k"),
+        ({"ensemble_k": (0.0,)}, "ensemble_k"),
+        ({"ensemble_seeds": 0}, "ensemble_seeds"),
+        ({"k": "x"}, "k"),
+    ],
+)
+def test_bad_ensemble_settings_are_refused_by_name(change: dict, option: str) -> None:
+    with pytest.raises(OptionError, match=option):
+        ClusteringOptions(**change).validate()
