@@ -36,6 +36,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "merge_target",
             "shard_ratio_for",
         ],
+        "size": [
+            "SizeEstimate",
+            "contributions",
+            "estimate_share",
+        ],
         "state": [
             "SelectionState",
         ],

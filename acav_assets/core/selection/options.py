@@ -30,6 +30,12 @@ class SelectionOptions:
     shard_ratio: float = option(0.2, "Share each shard selects before the merge (ACAV: 20%).")
     size: int | None = option(None, "Keep this many clips in all.")
     ratio: float | None = option(None, "Keep this share of all assigned clips.")
+    auto_size: bool = option(
+        False,
+        "Estimate how many clips correspond (the peak of F over shuffled F along backward "
+        "elimination) and keep that many, instead of a size or ratio.",
+    )
+    auto_shuffles: int = option(3, "Shuffled eliminations the auto size is read against.")
 
     def search_kwargs(self) -> dict[str, object]:
         """The settings of the search itself, as ``BatchGreedySelector`` takes them."""
@@ -48,6 +54,10 @@ class SelectionOptions:
                 raise OptionError(name, f"{getattr(self, name)!r} must be >= 1")
         if self.size is not None and self.ratio is not None:
             raise OptionError("ratio", "give size or ratio, not both")
+        if self.auto_size and (self.size is not None or self.ratio is not None):
+            raise OptionError("auto_size", "an auto size takes no size or ratio")
+        if self.auto_shuffles < 1:
+            raise OptionError("auto_shuffles", f"{self.auto_shuffles!r} must be >= 1")
         if self.size is not None and self.size < 1:
             raise OptionError("size", f"{self.size!r} must be >= 1")
         for name in ("ratio", "shard_ratio"):
