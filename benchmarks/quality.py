@@ -22,7 +22,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from acav_assets.core.clustering import KMeansClustering
+from acav_assets.core.clustering import ClusteringOptions, KMeansClustering
+from acav_assets.core.clustering.clusterings import ENSEMBLE_SEED_STEP
 from acav_assets.core.clustering.kmeans import resolve_k
 from acav_assets.core.evaluation import (
     CCARanking,
@@ -43,35 +44,32 @@ from acav_assets.core.evaluation.family import (
     load_embedded,
 )
 from acav_assets.core.evaluation.real import generate_real_corpus, unpack_packages
-from acav_assets.core.selection import BatchGreedySelector
+from acav_assets.core.selection import BatchGreedySelector, estimate_share
+from acav_assets.core.selection.pairing import variant_column
 
 # The shipped default; each row changes what it names. "k_scale" multiplies the auto k,
 # "k_set" clusters each layer at several multiples of k, "kmeans_seeds" with several seeds,
 # "cca" adds k-means of the jointly projected (CCA) features as one more audio and visual
 # clustering, paired with everything (bipartite) or only with each other ("cca_weight"
-# copies of that pair beside the layer pairs).
+# copies of that pair beside the layer pairs). "package_ensemble" takes the clusterings of
+# ClusteringOptions' ensemble under the package's names and searches with its strategy.
 DEFAULT = {"clips_per_cell": 1.0, "strategy": "backward", "estimator": "plugin",
            "pairing": "bipartite"}  # fmt: skip
 SETTINGS: dict[str, dict] = {
-    "default: k auto (n >= k^2), backward, plugin, bipartite": {},
-    "k auto, n >= 2 k^2": {"clips_per_cell": 2.0},
-    "k auto, n >= k^2 / 2": {"clips_per_cell": 0.5},
-    "k = 8": {"k": 8},
+    "backward, k auto (n >= k^2), plugin, bipartite": {},
     "k = 16": {"k": 16},
-    "k = 32": {"k": 32},
-    "strategy forward": {"strategy": "forward"},
     "strategy forward+swap": {"strategy": "forward+swap"},
     "estimator miller_madow": {"estimator": "miller_madow"},
-    "estimator adjusted": {"estimator": "adjusted"},
-    "pairing combination": {"pairing": "combination"},
     "pairing diagonal": {"pairing": "diagonal"},
     "k ensemble (k/2, k, 2k) a layer": {"k_set": (0.5, 1.0, 2.0)},
     "3 k-means seeds a layer": {"kmeans_seeds": 3},
-    "+ CCA clusterings, bipartite": {"cca": 1},
     "+ CCA pair weighted as all layer pairs": {"cca": 25},
-    "k ensemble + 3 seeds": {"k_set": (0.5, 1.0, 2.0), "kmeans_seeds": 3},
-    "k ensemble + CCA pair weighted": {"k_set": (0.5, 1.0, 2.0), "cca": 225},
-}
+    "strategy ensemble (k/2, k, 2k x 3 seeds a layer)": {"package_ensemble": True,
+                                                         "strategy": "ensemble"},
+}  # fmt: skip
+# Settings also scored at the size they estimate themselves (--size auto).
+AUTO_SIZE = ("backward, k auto (n >= k^2), plugin, bipartite",
+             "strategy ensemble (k/2, k, 2k x 3 seeds a layer)")  # fmt: skip
 BASELINES = ("cca_ranking", "contrastive", "random")
 
 _last_report: dict[str, float] = {}
@@ -139,10 +137,24 @@ class Clusterer:
             self.cache[(*key, k, seed)] = model.predict(X)
         return self.cache[(*key, k, seed)]
 
+    def ensemble(self, k: int, seed: int) -> tuple[np.ndarray, list[str], str]:
+        """The clusterings ``ClusteringSet.train`` fits for the ensemble, under its names."""
+        labels, names = [], []
+        for modality, layers in (("audio", self.corpus.audio), ("visual", self.corpus.visual)):
+            for layer, X in enumerate(layers):
+                for kk, rep in ClusteringOptions().ensemble(k):
+                    labels.append(self.labels((modality, layer), X, kk,
+                                              seed + ENSEMBLE_SEED_STEP * rep))  # fmt: skip
+                    names.append(variant_column(modality, layer, kk, rep) if (kk, rep) != (k, 0)
+                                 else f"{modality}_{layer}")  # fmt: skip
+        return np.stack(labels, axis=1), names, "bipartite"
+
     def columns(self, setting: dict, seed: int) -> tuple[np.ndarray, list[str], list]:
         """Labels ``(n_clips, n_clusterings)``, their names and the pairing to select with."""
         n = self.corpus.n_clips
         k = setting.get("k") or resolve_k(n, "auto", c=setting["clips_per_cell"])
+        if setting.get("package_ensemble"):
+            return self.ensemble(k, seed)
         ks = sorted({max(2, round(k * f)) for f in setting.get("k_set", (1.0,))})
         labels, names = [], []
         for modality, layers in (("audio", self.corpus.audio), ("visual", self.corpus.visual)):
@@ -164,21 +176,34 @@ class Clusterer:
         return np.stack(labels, axis=1), names, pairing
 
 
-def evaluate(corpus: EmbeddedCorpus, seeds: int) -> dict[str, list[float]]:
-    """Precision at the true-set size of every setting and baseline, one value a seed."""
+def evaluate(corpus: EmbeddedCorpus, seeds: int) -> tuple[dict[str, list[float]], dict]:
+    """Precision at the true-set size of every setting and baseline, one value a seed; and
+    for the AUTO_SIZE settings the estimated share and the precision at that size."""
     truth, size = corpus.truth, int(corpus.truth.sum())
     clusterer = Clusterer(corpus)
     audio, visual = stack_layers(corpus.audio), stack_layers(corpus.visual)
     out: dict[str, list[float]] = {name: [] for name in [*SETTINGS, *BASELINES]}
+    auto: dict[str, dict[str, list[float]]] = {
+        name: {"share": [], "low": [], "high": [], "precision": [], "precision_true": []}
+        for name in AUTO_SIZE
+    }
     for seed in range(seeds):
         for name, change in SETTINGS.items():
             setting = {**DEFAULT, **change}
             labels, columns, pairing = clusterer.columns(setting, seed)
-            selector = BatchGreedySelector(
-                n_select=size, strategy=setting["strategy"], estimator=setting["estimator"],
-                pairing=pairing, seed=seed,
-            ).fit(labels, columns)  # fmt: skip
+            search = {"strategy": setting["strategy"], "estimator": setting["estimator"],
+                      "pairing": pairing, "seed": seed}  # fmt: skip
+            selector = BatchGreedySelector(n_select=size, **search).fit(labels, columns)
             out[name].append(selection_scores(selector.order_, truth).precision)
+            if name in auto:
+                estimate = estimate_share(labels, columns, **search)
+                picked = BatchGreedySelector(n_select=estimate.size, **search).fit(labels, columns)
+                row = auto[name]
+                row["share"].append(estimate.share)
+                row["low"].append(estimate.low)
+                row["high"].append(estimate.high)
+                row["precision"].append(selection_scores(picked.order_, truth).precision)
+                row["precision_true"].append(out[name][-1])
         orders = {
             "cca_ranking": clusterer.cca.order_,
             "contrastive": ContrastiveRanking(seed=seed).fit(audio, visual).order_,
@@ -187,8 +212,24 @@ def evaluate(corpus: EmbeddedCorpus, seeds: int) -> dict[str, list[float]]:
         for name, order in orders.items():
             out[name].append(selection_scores(order[:size], truth).precision)
         log(f"{corpus.name} seed {seed}: default {out[next(iter(SETTINGS))][-1]:.3f}, "
-            f"cca {out['cca_ranking'][-1]:.3f}")  # fmt: skip
-    return out
+            f"ensemble {out[AUTO_SIZE[1]][-1]:.3f}, cca {out['cca_ranking'][-1]:.3f}, auto "
+            f"share {auto[AUTO_SIZE[0]]['share'][-1]:.3f} (true {truth.mean():.3f})")  # fmt: skip
+    summary = {
+        name: {
+            "true_share": round(float(truth.mean()), 4),
+            "share": round(float(np.mean(row["share"])), 4),
+            "share_std": round(float(np.std(row["share"])), 4),
+            "share_error": round(float(np.mean(row["share"]) - truth.mean()), 4),
+            "share_worst_error": round(
+                float(np.max(np.abs(np.array(row["share"]) - truth.mean()))), 4
+            ),
+            "share_range": [round(min(row["low"]), 4), round(max(row["high"]), 4)],
+            "precision_at_auto": round(float(np.mean(row["precision"])), 4),
+            "precision_at_true": round(float(np.mean(row["precision_true"])), 4),
+        }
+        for name, row in auto.items()
+    }
+    return out, summary
 
 
 def markdown_table(precision: dict[str, dict[str, dict]], corpora: list[str]) -> str:
@@ -200,6 +241,24 @@ def markdown_table(precision: dict[str, dict[str, dict]], corpora: list[str]) ->
         worst = min(corpora, key=lambda c: by_corpus[c]["mean"])
         lines.append(f"| {name} | " + " | ".join(cells)
                      + f" | **{by_corpus[worst]['mean']:.3f}** ({worst}) |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def auto_table(auto: dict[str, dict[str, dict]], corpora: list[str]) -> str:
+    """Per AUTO_SIZE setting and corpus: estimated share (true share), and precision at the
+    estimated size against precision at the true size; the worst errors last."""
+    lines = ["| setting | " + " | ".join(corpora) + " | worst share error | worst precision loss |",
+             "|" + "---|" * (len(corpora) + 3)]  # fmt: skip
+    for name, by_corpus in auto.items():
+        cells = [
+            f"{e['share']:.3f} +- {e['share_std']:.3f} ({e['true_share']:.3f}); "
+            f"{e['precision_at_auto']:.3f} vs {e['precision_at_true']:.3f}"
+            for e in (by_corpus[c] for c in corpora)
+        ]
+        worst = max(by_corpus[c]["share_worst_error"] for c in corpora)
+        loss = max(by_corpus[c]["precision_at_true"] - by_corpus[c]["precision_at_auto"]
+                   for c in corpora)  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {worst:.3f} | {loss:.3f} |")
     return "\n".join(lines)
 
 
@@ -218,16 +277,21 @@ def main() -> None:
     faiss.omp_set_num_threads(1)
     specs = {spec.name: spec for spec in FAMILY}
     precision: dict[str, dict[str, dict]] = {}
+    auto: dict[str, dict[str, dict]] = {}
     corpora: dict[str, dict] = {}
     tick = time.perf_counter()
     for name in args.corpora:
         corpus = load_embedded(corpus_folder(args.data, name))
         corpora[name] = {"clips": corpus.n_clips, "true": int(corpus.truth.sum())}
-        for setting, values in evaluate(corpus, args.seeds).items():
+        scores, estimates = evaluate(corpus, args.seeds)
+        for setting, values in scores.items():
             spread = {m: round(x, 4) for m, x in mean_and_spread(values).items()}
             precision.setdefault(setting, {})[name] = spread
+        for setting, estimate in estimates.items():
+            auto.setdefault(setting, {})[name] = estimate
     identifiable = {name for name in corpora if name not in specs or specs[name].identifiable}
     log(markdown_table(precision, [c for c in corpora if c in identifiable]))
+    log(auto_table(auto, [c for c in corpora if c in identifiable]))
     summary = {
         "benchmark": "quality",
         "seeds": args.seeds,
@@ -241,6 +305,7 @@ def main() -> None:
             )[0]
             for name, by in precision.items()
         },
+        "auto_size": auto,
         "not_identifiable": sorted(set(corpora) - identifiable),
         "build_seconds": build_seconds,
         "evaluate_seconds": round(time.perf_counter() - tick, 1),

@@ -254,12 +254,18 @@ def summarize(
     videos = tables.read("videos", list(shards))
     latest = runner.instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
     metadata = latest.asset_materialization.metadata if latest else {}
+    auto = {
+        key: metadata[key].value
+        for key in ("estimated_share", "share_low", "share_high", "estimated_size")
+        if key in metadata
+    }
     return {
         "videos": videos.height,
         "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
         "clips": tables.read("clips", list(shards)).height,
         "selected": tables.read("curated_subset", [selection.SUBSET_SHARD]).height,
         "objective": float(metadata["objective"].value) if "objective" in metadata else None,
+        **({"auto_size": auto} if auto else {}),
         "shards": list(shards),
         "out": os.path.abspath(out),
         "files": files,

@@ -31,6 +31,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "select_clips",
         ],
         "sharded": [
+            "ESTIMATE_COLUMNS",
+            "auto_target",
+            "clip_scores",
+            "select_shard",
             "merge_candidates",
             "merge_shard_winners",
             "merge_target",

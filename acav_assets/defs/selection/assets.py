@@ -8,11 +8,13 @@ import polars as pl
 from acav_assets.core.clustering import ClusteringSet
 from acav_assets.core.selection import (
     SelectionOptions,
+    auto_target,
+    clip_scores,
     merge_candidates,
     merge_shard_winners,
     merge_target,
     save_merged_selection,
-    select_clips,
+    select_shard,
 )
 from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
@@ -58,10 +60,7 @@ def shard_selection(
     assigned = tables.read("cluster_assignments", [shard])
     version = assigned["clustering_version"][0] if assigned.height else None
     trained = ClusteringSet.load(acav.storage(), version)
-    outcome = select_clips(
-        assigned, trained.columns, trained.ks, ratio=options.shard_ratio,
-        **options.search_kwargs(),
-    )  # fmt: skip
+    outcome = select_shard(assigned, trained.columns, trained.ks, options)
     tables.write(
         "shard_selections",
         shard,
@@ -73,6 +72,7 @@ def shard_selection(
             "selected": outcome.frame.height,
             "objective": outcome.objective,
             "random_objective": outcome.random_objective,
+            **(outcome.estimate.summary() if outcome.estimate else {}),
         }
     )
     yield _objective_check("shard_selection", outcome.objective, outcome.random_objective,
@@ -98,8 +98,17 @@ def curated_subset(
     trained = ClusteringSet.load(acav.storage())
     assigned = tables.read("cluster_assignments")
     candidates = merge_candidates(assigned, tables.read("shard_selections"), trained.version)
-    total = assigned.filter(pl.col("clustering_version") == trained.version).height
-    target = merge_target(options.size, options.ratio, total, candidates.height)
+    current = assigned.filter(pl.col("clustering_version") == trained.version)
+    total = current.height
+    auto = {}
+    if options.auto_size:
+        winners = tables.read("shard_selections").filter(
+            pl.col("clustering_version") == trained.version
+        )
+        auto = auto_target(winners, total)
+        target = min(int(auto["estimated_size"]), candidates.height)
+    else:
+        target = merge_target(options.size, options.ratio, total, candidates.height)
     subset, outcome = merge_shard_winners(
         candidates, trained.columns, trained.ks, target,
         progress=log_progress(context, "merge"), **options.search_kwargs(),
@@ -107,6 +116,8 @@ def curated_subset(
     tables.write(
         "curated_subset", SUBSET_SHARD, subset.with_columns(pl.lit(target).alias("target"))
     )
+    scores = clip_scores(current, subset, trained.columns, trained.ks, options)
+    tables.write("clip_scores", SUBSET_SHARD, scores)
     save_merged_selection(acav.storage(), outcome)
     yield dg.MaterializeResult(
         metadata={
@@ -117,6 +128,7 @@ def curated_subset(
             "objective": outcome.objective,
             "random_objective": outcome.random_objective,
             "clustering_version": trained.version,
+            **auto,
         }
     )
     yield _objective_check("curated_subset", outcome.objective, outcome.random_objective,
