@@ -80,7 +80,11 @@ def select(
             "clip_id": frame["clip_id"].gather(selector.order_),
             "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
             "contribution": contributions(
-                labels, columns, selector.order_, strategy=strategy, pairing=pairing,
+                labels,
+                columns,
+                selector.order_,
+                strategy=strategy,
+                pairing=pairing,
                 estimator=estimator,
             )[selector.order_],  # fmt: skip
         }
