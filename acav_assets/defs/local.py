@@ -151,9 +151,14 @@ class LocalRunner:
             failures = [e for e in result.all_events if e.is_step_failure]
             errors = [_root_cause(e.event_specific_data.error) for e in failures]
             where = f" (shard {shard})" if shard else ""
+            checks = [
+                f"{c.asset_key.to_user_string()}:{c.check_name}: {c.description}"
+                for c in result.get_asset_check_evaluations()
+                if not c.passed and c.description
+            ]
             raise PipelineError(
                 f"run {result.run_id} of {job.name}{where} failed in "
-                f"{[e.step_key for e in failures]}: " + " | ".join(errors)[-2000:]
+                f"{[e.step_key for e in failures]}: " + " | ".join(errors + checks)[-2000:]
             )
         return result
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -53,6 +54,63 @@ def embedding_sources(store: EmbeddingStore, extractors: dict[str, str]) -> list
     return sources
 
 
+# A largest-cluster share is judged only past this many standard errors of its sample.
+SHARE_NOISE_Z = 3.0
+
+
+def share_limit(max_share: float, n: int) -> float:
+    """The largest-cluster share that ``n`` sampled clips can show by chance when the true
+    share is ``max_share``: ``max_share`` plus SHARE_NOISE_Z binomial standard errors.
+
+    Why: on 16 clips of 8 videos one cluster holds 9 of them (0.56) by sampling noise alone,
+    and a fixed 0.5 stopped such small folders although nothing was wrong; on the 200,000
+    clips of a full sample the margin is 0.003 and the limit is the user's.
+    """
+    if n < 1:
+        return 1.0
+    return min(1.0, max_share + SHARE_NOISE_Z * math.sqrt(max_share * (1 - max_share) / n))
+
+
+@dataclass(frozen=True)
+class DominantCluster:
+    """The clustering with the most dominant cluster, its share, its sample and the limit."""
+
+    column: str
+    share: float
+    n: int
+    limit: float
+
+    @property
+    def judged(self) -> bool:
+        """Whether the sample can tell a dominant cluster from noise at all (at the default
+        limit of 0.5, nine clips or fewer cannot: any share is within the noise)."""
+        return self.limit < 1.0
+
+    @property
+    def passed(self) -> bool:
+        return self.share <= self.limit
+
+    def advice(self) -> str:
+        """What the check says, and where it fails what the user can do."""
+        if not self.judged:
+            return (
+                f"{self.n} clips are too few to judge cluster sizes; the check passes without "
+                "judging (add videos for a curation worth checking)"
+            )
+        found = (
+            f"the largest cluster of {self.column} holds {self.share:.0%} of its {self.n} "
+            f"sampled clips (limit {self.limit:.0%} at this sample size)"
+        )
+        if self.passed:
+            return found
+        return (
+            f"{found}: the embeddings barely tell the clips apart (one scene, silence, black "
+            "frames, or near-duplicate videos?). Look at the cluster sizes in report.html, "
+            "add more varied videos, or raise max_cluster_share (Dagster config of "
+            "clusterings) if one kind of clip really is most of the corpus"
+        )
+
+
 class ClusteringSet:
     """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``, and
     ``<modality>_<layer>.k<k>s<seed>`` for the ensemble's variants)."""
@@ -71,6 +129,14 @@ class ClusteringSet:
         """Per layer's own clustering, the share of the training sample in its largest cluster
         (the variants differ from it only by k and seed)."""
         return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items() if is_primary(c)}
+
+    def dominant_cluster(self, max_share: float) -> DominantCluster:
+        """The clustering whose largest cluster holds the largest share of its sample, judged
+        against ``max_share`` widened by that sample's noise (see ``share_limit``)."""
+        shares = self.max_cluster_share()
+        worst = max(shares, key=shares.get)
+        n = sum(self.sample_sizes[worst])
+        return DominantCluster(worst, shares[worst], n, share_limit(max_share, n))
 
     @property
     def columns(self) -> list[str]:

@@ -21,7 +21,9 @@ class ClusteringOptions:
     max_points_per_centroid: int = option(256, "k-means trains on at most k x this many clips.")
     normalize: bool = option(True, "L2-normalise embeddings before clustering.")
     max_cluster_share: float = option(
-        0.5, "The check fails when one cluster holds a larger share of a clustering's sample."
+        0.5,
+        "The check fails when one cluster holds a larger share of a clustering's sample "
+        "(widened by the sample's noise on small samples).",
     )
     ensemble_k: tuple[float, ...] = option(
         (0.5, 1.0, 2.0),

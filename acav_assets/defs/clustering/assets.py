@@ -61,11 +61,20 @@ def clusterings(
         },
         data_version=dg.DataVersion(trained.version),
     )
-    worst = max(shares, key=shares.get)
+    dominant = trained.dominant_cluster(options.max_cluster_share)
+    if not dominant.judged:
+        context.log.warning(dominant.advice())
     yield dg.AssetCheckResult(
         check_name="no_dominant_cluster",
-        passed=shares[worst] <= options.max_cluster_share,
-        metadata={"worst_clustering": worst, "share": shares[worst]},
+        passed=dominant.passed,
+        description=dominant.advice(),
+        metadata={
+            "worst_clustering": dominant.column,
+            "share": dominant.share,
+            "sample": dominant.n,
+            "limit": dominant.limit,
+            "judged": dominant.judged,
+        },
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from acav_assets.core.clustering import ClusteringOptions, ClusteringSet, embedding_sources
+from acav_assets.core.clustering.clusterings import share_limit
 from acav_assets.core.features import EmbeddingStore
 from acav_assets.core.options import OptionError
 from acav_assets.core.storage import StorageRoot
@@ -86,3 +87,26 @@ def test_the_ensemble_clusters_each_layer_at_every_multiple_of_k_and_seed(
 def test_bad_ensemble_settings_are_refused_by_name(change: dict, option: str) -> None:
     with pytest.raises(OptionError, match=option):
         ClusteringOptions(**change).validate()
+
+
+def test_the_dominant_cluster_limit_widens_with_sampling_noise_on_small_samples() -> None:
+    assert share_limit(0.5, 16) == pytest.approx(0.875)
+    assert share_limit(0.5, 200_000) == pytest.approx(0.5, abs=0.004)
+    assert share_limit(0.5, 9) == 1.0 and share_limit(0.5, 0) == 1.0
+    rng = np.random.default_rng(0)
+    # 8 videos of two clips, 4 clusters of equal odds: a fixed 0.5 fired on noise alone
+    shares = [np.bincount(rng.integers(0, 4, 16), minlength=4).max() / 16 for _ in range(2000)]
+    assert np.mean(np.array(shares) > 0.5) > 0.005
+    assert np.mean(np.array(shares) > share_limit(0.5, 16)) == 0.0
+
+
+def test_a_dominant_cluster_says_what_to_do_and_a_tiny_sample_is_not_judged() -> None:
+    sizes = {"audio_0": [15, 1, 0], "visual_0": [6, 5, 5]}
+    dominant = ClusteringSet({}, [], sizes).dominant_cluster(0.5)
+    assert (dominant.column, dominant.n, dominant.passed) == ("audio_0", 16, False)
+    assert "add more varied videos" in dominant.advice()
+    assert "max_cluster_share" in dominant.advice()
+    ok = ClusteringSet({}, [], {"audio_0": [9, 4, 3]}).dominant_cluster(0.5)
+    assert ok.judged and ok.passed and "limit 88%" in ok.advice()
+    tiny = ClusteringSet({}, [], {"audio_0": [8, 1]}).dominant_cluster(0.5)
+    assert not tiny.judged and tiny.passed and "too few to judge" in tiny.advice()
