@@ -52,6 +52,7 @@ class CorpusSpec:
     seed: int = 0
     min_seconds: float = 30.0  # 30-40 s: three scenes a video, like the issue's corpus
     max_seconds: float = 40.0
+    rule: str = "classes"  # corpus.RULES: "xor" = the sound follows two picture traits
 
     @property
     def identifiable(self) -> bool:
@@ -59,15 +60,26 @@ class CorpusSpec:
         takes one of the other n - 1 sounds at random, so beyond a swap share of
         (n - 1) / n some wrong one-to-one pairing of classes holds more clips than the true
         one, and no method that sees no labels can tell them apart (measured: every method
-        and baseline at or below chance on 4 classes with 0.8 swapped)."""
-        return 1.0 - self.swap_fraction > self.swap_fraction / (self.n_classes - 1)
+        and baseline at or below chance on 4 classes with 0.8 swapped). Under the xor rule
+        n is the number of sounds, half the classes."""
+        sounds = self.n_classes if self.rule == "classes" else self.n_classes // 2
+        return 1.0 - self.swap_fraction > self.swap_fraction / (sounds - 1)
 
 
 def _spec(
-    n_classes: int, swap: float, strategy: str, n_videos: int, seed: int, max_seconds: float = 40.0
+    n_classes: int,
+    swap: float,
+    strategy: str,
+    n_videos: int,
+    seed: int,
+    max_seconds: float = 40.0,
+    rule: str = "classes",
 ) -> CorpusSpec:
     name = f"c{n_classes}-s{round(swap * 100):02d}-{strategy}-v{n_videos}"
-    return CorpusSpec(name, n_videos, n_classes, swap, strategy, seed, max_seconds=max_seconds)
+    name += "" if rule == "classes" else f"-{rule}"
+    return CorpusSpec(
+        name, n_videos, n_classes, swap, strategy, seed, max_seconds=max_seconds, rule=rule
+    )
 
 
 # Not the cross product: every value of every factor appears, most corpora at the 240-video
@@ -76,6 +88,7 @@ FAMILY: tuple[CorpusSpec, ...] = (
     _spec(4, 0.8, "uniform", 70, 8),  # 210 clips; not identifiable, kept to show it
     _spec(10, 0.5, "uniform", 70, 10),  # 210 clips: the identifiable small point
     _spec(10, 0.5, "shots", 120, 4),  # the demo's shape: about 240 clips
+    _spec(10, 0.5, "shots", 120, 12, rule="xor"),  # the demo's corpus: 5 patterns x negated
     _spec(6, 0.5, "shots", 240, 2),  # the issue's corpus: 6 families, 3 scenes a video
     _spec(16, 0.5, "uniform", 240, 6),
     _spec(6, 0.2, "uniform", 240, 3),
@@ -115,6 +128,7 @@ def build_generated(spec: CorpusSpec, folder: str | os.PathLike[str], progress: 
             min_seconds=spec.min_seconds,
             max_seconds=spec.max_seconds,
             seed=spec.seed,
+            rule=spec.rule,
             progress=lambda done, total: progress(f"render {spec.name}", done, total),
         )
     return corpus
