@@ -148,9 +148,11 @@ def _spectrum(rng, w, h, fps, seed):
 
 def _chart(rng, w, h, fps, seed):
     preset = ["reference", "skintones"][int(rng.integers(0, 2))]
+    # ffmpeg 5.1's colorchart corrupts its heap (abort) when a patch is wider than high
+    across, down = sorted(int(rng.integers(24, 48)) for _ in range(2))
     return (
-        f"colorchart=r={fps}:preset={preset}:patch_size={int(rng.integers(24, 48))}x"
-        f"{int(rng.integers(24, 48))},scale={w}:{h},rotate=a='{_u(rng, 0.1, 0.4):.2f}*sin(t)'"
+        f"colorchart=r={fps}:preset={preset}:patch_size={across}x{down}"
+        f",scale={w}:{h},rotate=a='{_u(rng, 0.1, 0.4):.2f}*sin(t)'"
         f":fillcolor={_near(rng, (60, 60, 60), 30)}"
     )
 

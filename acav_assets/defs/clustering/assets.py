@@ -45,19 +45,21 @@ def clusterings(
     )
     trained.save(root)
     shares = trained.max_cluster_share()
+    ks = dict(zip(trained.columns, trained.ks, strict=True))
     yield dg.MaterializeResult(
         metadata={
             "version": trained.version,
             "shards": len(shards),
-            "clusterings": dg.MetadataValue.md(
+            "clusterings (each layer's own)": dg.MetadataValue.md(
                 markdown_table(
                     ["clustering", "k", "largest cluster share", "sample"],
                     [
-                        (c, k, f"{shares[c]:.3f}", sum(trained.sample_sizes[c]))
-                        for c, k in zip(trained.columns, trained.ks, strict=True)
+                        (c, ks[c], f"{share:.3f}", sum(trained.sample_sizes[c]))
+                        for c, share in shares.items()
                     ],
                 )
             ),
+            "clusterings in all (with the ensemble's)": len(trained.columns),
         },
         data_version=dg.DataVersion(trained.version),
     )
