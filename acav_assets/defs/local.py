@@ -216,10 +216,12 @@ def ingest_shards(
 
 def curate_shards(runner: LocalRunner, curation: Curation, shards: Sequence[str]) -> None:
     """Train the clusterings, assign and select each shard, merge, export, report. With a
-    global ``size`` each shard keeps enough winners for the merge to choose from."""
+    global ``size`` or ``ratio`` each shard keeps enough winners for the merge to choose
+    from (an auto size does so in each shard's own selection)."""
     clips = runner.home.tables().read("clips", list(shards)).height
     chosen = curation.selection
-    ratio = shard_ratio_for(chosen.size, clips, chosen.shard_ratio)
+    wanted = chosen.size if chosen.ratio is None else round(chosen.ratio * clips)
+    ratio = shard_ratio_for(wanted, clips, chosen.shard_ratio)
     curation = replace(curation, selection=replace(chosen, shard_ratio=ratio))
     runner.run([clustering_job, assign_job, publish_job], curation.run_config(), shards=shards)
 

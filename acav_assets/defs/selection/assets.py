@@ -31,12 +31,21 @@ ShardSelectionConfig = config_class(
 SubsetConfig = config_class(SelectionOptions, name="SubsetConfig", exclude={"shard_ratio"})
 
 
-def _objective_check(asset: str, objective: float, baseline: float, n: int) -> dg.AssetCheckResult:
+def _objective_check(
+    asset: str, objective: float, baseline: float, n: int, candidates: int
+) -> dg.AssetCheckResult:
+    """F of the picks above F of random picks of the same size; a selection of every
+    candidate (or none) is the random one and passes."""
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name="selection_beats_random",
-        passed=n == 0 or objective > baseline,
-        metadata={"objective": objective, "random_objective": baseline, "selected": n},
+        passed=n == 0 or n >= candidates or objective > baseline,
+        metadata={
+            "objective": objective,
+            "random_objective": baseline,
+            "selected": n,
+            "candidates": candidates,
+        },
     )
 
 
@@ -76,7 +85,7 @@ def shard_selection(
         }
     )
     yield _objective_check("shard_selection", outcome.objective, outcome.random_objective,
-                           outcome.frame.height)  # fmt: skip
+                           outcome.frame.height, assigned.height)  # fmt: skip
 
 
 @dg.asset(
@@ -132,4 +141,4 @@ def curated_subset(
         }
     )
     yield _objective_check("curated_subset", outcome.objective, outcome.random_objective,
-                           subset.height)  # fmt: skip
+                           subset.height, candidates.height)  # fmt: skip
