@@ -176,19 +176,22 @@ class Clusterer:
         return np.stack(labels, axis=1), names, pairing
 
 
-def evaluate(corpus: EmbeddedCorpus, seeds: int) -> tuple[dict[str, list[float]], dict]:
+def evaluate(
+    corpus: EmbeddedCorpus, seeds: int, settings: dict[str, dict]
+) -> tuple[dict[str, list[float]], dict]:
     """Precision at the true-set size of every setting and baseline, one value a seed; and
     for the AUTO_SIZE settings the estimated share and the precision at that size."""
     truth, size = corpus.truth, int(corpus.truth.sum())
     clusterer = Clusterer(corpus)
     audio, visual = stack_layers(corpus.audio), stack_layers(corpus.visual)
-    out: dict[str, list[float]] = {name: [] for name in [*SETTINGS, *BASELINES]}
+    out: dict[str, list[float]] = {name: [] for name in [*settings, *BASELINES]}
     auto: dict[str, dict[str, list[float]]] = {
         name: {"share": [], "low": [], "high": [], "precision": [], "precision_true": []}
         for name in AUTO_SIZE
+        if name in settings
     }
     for seed in range(seeds):
-        for name, change in SETTINGS.items():
+        for name, change in settings.items():
             setting = {**DEFAULT, **change}
             labels, columns, pairing = clusterer.columns(setting, seed)
             search = {"strategy": setting["strategy"], "estimator": setting["estimator"],
@@ -211,9 +214,10 @@ def evaluate(corpus: EmbeddedCorpus, seeds: int) -> tuple[dict[str, list[float]]
         }
         for name, order in orders.items():
             out[name].append(selection_scores(order[:size], truth).precision)
-        log(f"{corpus.name} seed {seed}: default {out[next(iter(SETTINGS))][-1]:.3f}, "
-            f"ensemble {out[AUTO_SIZE[1]][-1]:.3f}, cca {out['cca_ranking'][-1]:.3f}, auto "
-            f"share {auto[AUTO_SIZE[0]]['share'][-1]:.3f} (true {truth.mean():.3f})")  # fmt: skip
+        shares = ", ".join(f"{row['share'][-1]:.3f}" for row in auto.values())
+        log(f"{corpus.name} seed {seed}: " + ", ".join(
+            f"{name[:24]} {values[-1]:.3f}" for name, values in out.items())
+            + f"; auto shares {shares} (true {truth.mean():.3f})")  # fmt: skip
     summary = {
         name: {
             "true_share": round(float(truth.mean()), 4),
@@ -268,6 +272,9 @@ def main() -> None:
     parser.add_argument("--corpora", nargs="*", default=[s.name for s in FAMILY] + [REAL])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--auto-only", action="store_true", help="only the AUTO_SIZE settings and the baselines"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     build_seconds = build(args.data, args.corpora)
@@ -283,7 +290,8 @@ def main() -> None:
     for name in args.corpora:
         corpus = load_embedded(corpus_folder(args.data, name))
         corpora[name] = {"clips": corpus.n_clips, "true": int(corpus.truth.sum())}
-        scores, estimates = evaluate(corpus, args.seeds)
+        chosen = {n: c for n, c in SETTINGS.items() if not args.auto_only or n in AUTO_SIZE}
+        scores, estimates = evaluate(corpus, args.seeds, chosen)
         for setting, values in scores.items():
             spread = {m: round(x, 4) for m, x in mean_and_spread(values).items()}
             precision.setdefault(setting, {})[name] = spread

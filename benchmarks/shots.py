@@ -7,9 +7,10 @@ the cuts are:
 
 - ``shipped``: the threshold raised from 10 (x1.2) until three shots of 10 s appear;
 - ``scdet >= 10``: every frame scoring at least the starting threshold;
-- ``shipped + frame difference``: the shipped cuts plus the second detector (a thumbnail
-  that differs from the one before by more than ``DIFF_RULE`` times the video's median
-  difference);
+- ``scdet peaks``: a candidate threshold rule, scores >= 6 and >= 2x the video's median
+  score that are the highest within 1 s;
+- ``frame difference``: a candidate second detector, thumbnails that differ from the one
+  before by >= 4x the video's median difference (and >= 0.06), at a local peak;
 
 A true cut is found when a detected cut lies within 0.5 s (two sampled frames). Prints one
 JSON line (recall and precision per rule, overall and per family); the rest on stderr.
@@ -28,12 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from acav_assets.core.evaluation.corpus import generate_corpus, load_truth, plan_corpus
-from acav_assets.core.media.shots import (
-    _decode_scores,
-    choose_threshold,
-    difference_cuts,
-    split_at_threshold,
-)
+from acav_assets.core.media.shots import _decode_scores, choose_threshold, split_at_threshold
 
 TOLERANCE_S = 0.5
 SAMPLE_FPS, SIZE = 4.0, (64, 36)
@@ -50,15 +46,28 @@ def matched(truth: list[float], found: list[float]) -> tuple[int, int]:
     return hits, right
 
 
+def local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
+    """Whether each value is the highest within ``half_width`` samples either side."""
+    padded = np.pad(values, half_width, constant_values=-np.inf)
+    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
+    return values >= window.max(axis=1)
+
+
 def rules(times: np.ndarray, scores: np.ndarray, frames: np.ndarray, duration: float) -> dict:
     """The cut times each rule finds in one decoded video."""
     _, shipped = choose_threshold(times, scores, duration, 10.0, min_shot_s=10.0, min_shots=3)
-    shipped_cuts = [a for a, _ in shipped[1:]]
     base = [a for a, _ in split_at_threshold(times, scores, duration, 10.0)[1:]]
-    diff = difference_cuts(times, frames)
-    extra = [d for d in diff if all(abs(d - c) > TOLERANCE_S for c in shipped_cuts)]
-    merged = sorted([*shipped_cuts, *extra])
-    return {"shipped": shipped_cuts, "scdet >= 10": base, "shipped + frame difference": merged}
+    half = int(SAMPLE_FPS)  # 1 s either side
+    peaks = (scores >= 6) & (scores >= 2 * np.median(scores)) & local_peaks(scores, half)
+    change = np.abs(np.diff(frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) / 255.0
+    change = np.concatenate([[0.0], change])
+    jumps = (change >= max(4 * float(np.median(change)), 0.06)) & local_peaks(change, 1)
+    return {
+        "shipped": [a for a, _ in shipped[1:]],
+        "scdet >= 10": base,
+        "scdet peaks": [float(t) for t in times[peaks & (times > 0)]],
+        "frame difference": [float(t) for t in times[jumps & (times > 0)]],
+    }
 
 
 def main() -> None:

@@ -43,26 +43,6 @@ def split_at_threshold(
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-# The second detector: a thumbnail that differs from the one before by this many times the
-# video's median difference, and by at least DIFF_FLOOR (mean absolute RGB, 0-1), at a local
-# peak. Measured in benchmarks/shots.py (RESULTS.md, "Shot windows").
-DIFF_RULE = 4.0
-DIFF_FLOOR = 0.06
-
-
-def difference_cuts(times: np.ndarray, frames: np.ndarray) -> list[float]:
-    """Cut times where consecutive thumbnails ``frames`` (uint8 ``(n, h, w, 3)``, sampled at
-    ``times``) change far more than they usually do in this video: hard cuts between scenes
-    whose colours scdet's luma score barely separates."""
-    if len(frames) < 3:
-        return []
-    change = np.abs(np.diff(frames.astype(np.int16), axis=0)).mean(axis=(1, 2, 3)) / 255.0
-    limit = max(DIFF_RULE * float(np.median(change)), DIFF_FLOOR)
-    padded = np.concatenate([[0.0], change, [0.0]])
-    peaks = (change >= padded[:-2]) & (change >= padded[2:]) & (change >= limit)
-    return [float(times[i + 1]) for i in np.flatnonzero(peaks)]
-
-
 def choose_threshold(
     times: np.ndarray,
     scores: np.ndarray,
