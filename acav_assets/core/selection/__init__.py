@@ -6,8 +6,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "greedy": [
-            "STRATEGIES",
             "BatchGreedySelector",
+        ],
+        "strategies": [
+            "STRATEGIES",
+            "Strategy",
         ],
         "information": [
             "contingency",

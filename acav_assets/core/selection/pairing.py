@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from acav_assets.core.selection.strategies import STRATEGIES
+
 PAIRINGS = ("bipartite", "combination", "diagonal")
 ESTIMATORS = ("plugin", "miller_madow", "adjusted")
 Pairing = str | Sequence[tuple[str, str]]
@@ -50,10 +52,12 @@ def column_layer(column: str) -> str:
 def strategy_columns(
     strategy: str, labels: np.ndarray, columns: Sequence[str], ks: Sequence[int] | None
 ) -> tuple[np.ndarray, list[str], list[int] | None]:
-    """The clusterings a strategy searches over: every one for ``ensemble``, each layer's own
-    for the others (a table of primary columns only is kept whole)."""
+    """The clusterings a strategy searches over: every one for a strategy that searches the
+    ensemble (``Strategy.ensemble``), each layer's own for the others (a table of primary
+    columns only is kept whole)."""
     columns = list(columns)
-    keep = [i for i, c in enumerate(columns) if strategy == "ensemble" or is_primary(c)]
+    every = strategy in STRATEGIES and STRATEGIES[strategy].ensemble
+    keep = [i for i, c in enumerate(columns) if every or is_primary(c)]
     if len(keep) == len(columns):
         return labels, columns, None if ks is None else list(ks)
     labels = np.asarray(labels)

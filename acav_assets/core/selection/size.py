@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acav_assets.core.selection import kernels
 from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import (
     Pairing,
@@ -37,6 +36,7 @@ from acav_assets.core.selection.pairing import (
     resolve_pairs,
     strategy_columns,
 )
+from acav_assets.core.selection.scoring import cell_index, objectives_after
 from acav_assets.core.selection.search import backward_eliminate
 from acav_assets.core.selection.state import SelectionState
 
@@ -186,9 +186,11 @@ def contributions(
     size, total = len(selected), len(selected) * state.objective(code)
     rows, out = np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.float64)
     if inside.any():
-        after = kernels.objectives_after(state.tables, arr, rows[inside], -1, code)
+        cells = cell_index(state.tables, arr, rows[inside])
+        after = objectives_after(state.tables, cells, -1, code)
         out[inside] = total - (size - 1) * after
     if (~inside).any():
-        after = kernels.objectives_after(state.tables, arr, rows[~inside], 1, code)
+        cells = cell_index(state.tables, arr, rows[~inside])
+        after = objectives_after(state.tables, cells, 1, code)
         out[~inside] = (size + 1) * after - total
     return out

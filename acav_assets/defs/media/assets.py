@@ -1,6 +1,7 @@
 """``sources`` (registered manifests, one dynamic partition per shard), and ``videos`` and
 ``clips`` of a shard (one step writes both tables, each its own asset)."""
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -109,11 +110,13 @@ def _download_stack(
 
 def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
     """The core options of a run, checked before any download: its config, with the
-    resource's allowed roots and cookies file where the config names none."""
+    resource's allowed roots and cookies file where the config names none (that file only if
+    it exists: the cluster mounts it from an optional Secret)."""
     options = to_options(config, IngestOptions)
     download = options.download
-    if download.cookies_file is None and acav.ytdlp_cookies:
-        download = replace(download, cookies_file=acav.ytdlp_cookies)
+    mounted = acav.ytdlp_cookies
+    if download.cookies_file is None and mounted and os.path.isfile(mounted):
+        download = replace(download, cookies_file=mounted)
     roots = options.allowed_roots or tuple(acav.allowed_roots())
     return replace(options, allowed_roots=roots, download=download).validate()
 

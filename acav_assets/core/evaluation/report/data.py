@@ -20,8 +20,9 @@ from acav_assets.core.evaluation.report.previews import ClipPreview, extract_pre
 from acav_assets.core.export.rows import export_rows
 from acav_assets.core.selection.information import contingency, mutual_info
 from acav_assets.core.selection.pairing import is_primary, parse_column
-from acav_assets.core.selection.picking import TRACE_STEPS, load_merged_selection
+from acav_assets.core.selection.picking import load_merged_selection
 from acav_assets.core.selection.sharded import ESTIMATE_COLUMNS, auto_target
+from acav_assets.core.selection.strategies import STRATEGIES
 from acav_assets.core.storage import StorageRoot
 
 # Clips shown at each end of the kept and of the dropped ones, by contribution: the clearest
@@ -137,7 +138,7 @@ def build_report_data(
         title=title,
         summary=summary,
         objective_trace=trace,
-        objective_steps=TRACE_STEPS.get(strategy, "steps"),
+        objective_steps=STRATEGIES[strategy].trace_steps if strategy in STRATEGIES else "steps",
         contingency=table,
         contingency_pair=pair or ("audio clustering", "visual clustering"),
         cluster_sizes={c: np.asarray(trained.sample_sizes[c]) for c, _ in primary},
