@@ -266,6 +266,36 @@ def auto_table(auto: dict[str, dict[str, dict]], corpora: list[str]) -> str:
     return "\n".join(lines)
 
 
+def scored(args: argparse.Namespace, name: str, settings: dict[str, dict]) -> tuple:
+    """One corpus's size, scores and auto-size estimates: from ``args.results`` when kept
+    there for the same seeds and settings, else evaluated (and kept)."""
+    kept = args.results / f"{name}.json" if args.results else None
+    key = {"seeds": args.seeds, "settings": settings}
+    if kept is not None and kept.is_file():
+        saved = json.loads(kept.read_text(encoding="utf-8"))
+        if saved["key"] == json.loads(json.dumps(key)):
+            log(f"{name}: scores kept in {kept}")
+            return saved["corpus"], saved["scores"], saved["estimates"]
+    corpus = load_embedded(corpus_folder(args.data, name))
+    metas = sorted((corpus_folder(args.data, name) / "home" / "embeddings").glob("*/*/_meta.json"))
+    size = {
+        "clips": corpus.n_clips,
+        "true": int(corpus.truth.sum()),
+        "versions": sorted({json.loads(m.read_text(encoding="utf-8"))["version"] for m in metas}),
+    }
+    tick = time.perf_counter()
+    scores, estimates = evaluate(corpus, args.seeds, settings)
+    size["evaluate_seconds"] = round(time.perf_counter() - tick, 1)
+    size["loadavg"] = open("/proc/loadavg").read().split()[:3]
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(".part")
+        partial.write_text(json.dumps({"key": key, "corpus": size, "scores": scores,
+                                       "estimates": estimates}), encoding="utf-8")  # fmt: skip
+        partial.replace(kept)
+    return size, scores, estimates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default="/work/data", type=Path)
@@ -273,11 +303,24 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument(
+        "--skip-build",
+        action="store_true",
+        help="score what is cached as it is, without building or re-embedding (an embedding "
+        "an earlier extractor version made is read as is; the JSON names each version)",
+    )
+    parser.add_argument(
         "--auto-only", action="store_true", help="only the AUTO_SIZE settings and the baselines"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="keep each corpus's scores in this folder and reuse them (same seeds and "
+        "settings): corpora can be scored as they finish building, and the table put "
+        "together at the end",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    build_seconds = build(args.data, args.corpora)
+    build_seconds = {} if args.skip_build else build(args.data, args.corpora)
     if args.build_only:
         print(json.dumps({"benchmark": "quality", "build_seconds": build_seconds}))
         return
@@ -287,11 +330,9 @@ def main() -> None:
     auto: dict[str, dict[str, dict]] = {}
     corpora: dict[str, dict] = {}
     tick = time.perf_counter()
+    chosen = {n: c for n, c in SETTINGS.items() if not args.auto_only or n in AUTO_SIZE}
     for name in args.corpora:
-        corpus = load_embedded(corpus_folder(args.data, name))
-        corpora[name] = {"clips": corpus.n_clips, "true": int(corpus.truth.sum())}
-        chosen = {n: c for n, c in SETTINGS.items() if not args.auto_only or n in AUTO_SIZE}
-        scores, estimates = evaluate(corpus, args.seeds, chosen)
+        corpora[name], scores, estimates = scored(args, name, chosen)
         for setting, values in scores.items():
             spread = {m: round(x, 4) for m, x in mean_and_spread(values).items()}
             precision.setdefault(setting, {})[name] = spread

@@ -16,6 +16,7 @@ A true cut is found when a detected cut lies within 0.5 s (two sampled frames). 
 JSON line (recall and precision per rule, overall and per family); the rest on stderr.
 
     nice -n 10 .venv/bin/python benchmarks/shots.py --videos 64 --out /tmp/shots
+    nice -n 10 .venv/bin/python benchmarks/shots.py --family c6-s50-shots-v240  # rendered
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from acav_assets.core.evaluation.corpus import generate_corpus, load_truth, plan_corpus
+from acav_assets.core.evaluation.family import CORPUS_FOLDER, FAMILY
 from acav_assets.core.media.shots import _decode_scores, choose_threshold, split_at_threshold
 
 TOLERANCE_S = 0.5
@@ -76,26 +78,47 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=Path("/tmp/acav-shots"))
+    parser.add_argument(
+        "--family",
+        nargs="*",
+        default=[],
+        help="score these corpora of the evaluation family instead (already rendered "
+        "under --data; their plans say where the cuts are)",
+    )
+    parser.add_argument("--data", type=Path, default=Path("/work/data"))
     args = parser.parse_args()
     tick = time.perf_counter()
-    generate_corpus(
-        args.out,
-        n_videos=args.videos,
-        n_classes=args.classes,
-        swap_fraction=0.0,
-        min_seconds=30.0,
-        max_seconds=40.0,
-        seed=args.seed,
-        progress=lambda d, t: log(f"render {d}/{t}") if d % 16 == 0 else None,
-    )
+    if args.family:
+        specs = {spec.name: spec for spec in FAMILY}
+        corpora = [(args.data / "family" / n / CORPUS_FOLDER, specs[n]) for n in args.family]
+        jobs = [
+            (folder, plan)
+            for folder, s in corpora
+            for plan in plan_corpus(s.n_videos, s.n_classes, s.swap_fraction, s.min_seconds,
+                                    s.max_seconds, s.seed, 320, 180, 10, s.rule)
+        ]  # fmt: skip
+    else:
+        generate_corpus(
+            args.out,
+            n_videos=args.videos,
+            n_classes=args.classes,
+            swap_fraction=0.0,
+            min_seconds=30.0,
+            max_seconds=40.0,
+            seed=args.seed,
+            progress=lambda d, t: log(f"render {d}/{t}") if d % 16 == 0 else None,
+        )
+        plans = plan_corpus(args.videos, args.classes, 0.0, 30.0, 40.0, args.seed, 320, 180, 10)
+        jobs = [(args.out, plan) for plan in plans]
     render_s = time.perf_counter() - tick
-    plans = plan_corpus(args.videos, args.classes, 0.0, 30.0, 40.0, args.seed, 320, 180, 10)
-    truth = load_truth(args.out)
-    family = dict(zip(truth["video_id"], truth["visual_family"], strict=True))
+    family = {}
+    for folder in dict.fromkeys(folder for folder, _ in jobs):
+        truth = load_truth(folder)
+        family.update(zip(truth["video_id"], truth["visual_family"], strict=True))
     counts: dict[str, dict[str, list[int]]] = {}
     tick = time.perf_counter()
-    for done, plan in enumerate(plans):
-        path = str(args.out / "videos" / f"{plan.video_id}.mp4")
+    for done, (folder, plan) in enumerate(jobs):
+        path = str(folder / "videos" / f"{plan.video_id}.mp4")
         cuts = list(np.cumsum(plan.segments)[:-1])
         times, scores, frames = _decode_scores(path, SAMPLE_FPS, SIZE, True, 600.0)
         for rule, found in rules(times, scores, frames, plan.duration_s).items():
@@ -107,7 +130,7 @@ def main() -> None:
                 row[2] += right
                 row[3] += len(found)
         if (done + 1) % 16 == 0:
-            log(f"decoded {done + 1}/{len(plans)}")
+            log(f"decoded {done + 1}/{len(jobs)}")
     scored = {
         rule: {
             key: {
@@ -125,7 +148,8 @@ def main() -> None:
         log(f"{rule}: recall {by_key['all']['recall']:.3f}, precision "
             f"{by_key['all']['precision']:.3f}; lowest families {low}")  # fmt: skip
     print(json.dumps({
-        "benchmark": "shots", "videos": args.videos, "classes": args.classes,
+        "benchmark": "shots", "videos": len(jobs), "classes": args.classes,
+        "family": args.family,
         "tolerance_s": TOLERANCE_S, "rules": scored, "render_seconds": round(render_s, 1),
         "decode_seconds": round(time.perf_counter() - tick, 1),
         "loadavg": open("/proc/loadavg").read().split()[:3],
