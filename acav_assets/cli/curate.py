@@ -231,18 +231,18 @@ def demo(
     home: HomeOption = None,
 ) -> None:
     """The whole product on a generated corpus: render videos with known audio-visual
-    correspondence (half with swapped sound), curate them through the Dagster graph,
-    evaluate against the baselines, and write report.html."""
-    from acav_assets.core.evaluation import generate_corpus
+    correspondence (half with swapped sound, and a sound that follows two picture traits
+    together, which a linear map cannot), curate them through the Dagster graph, evaluate
+    against the baselines, and write report.html."""
+    from acav_assets.core.evaluation.family import CORPUS_FOLDER, DEMO, build_generated
 
-    corpus = os.path.join(os.path.abspath(out), "corpus")
-    if not os.path.isfile(os.path.join(corpus, "truth.csv")):
-        with stage_bar() as stage:
-            generate_corpus(
-                corpus,
-                n_videos=videos,
-                progress=lambda done, total: stage("rendering the demo corpus", done, total),
-            )
+    corpus = os.path.join(os.path.abspath(out), CORPUS_FOLDER)
+    with stage_bar() as stage:
+        build_generated(
+            replace(DEMO, n_videos=videos),
+            os.path.abspath(out),
+            lambda _label, done, total: stage("rendering the demo corpus", done, total),
+        )
     result = _evaluate(
         corpus, out, home, seeds, ClusteringOptions(), SelectionOptions(), IngestOptions()
     )

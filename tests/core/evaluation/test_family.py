@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 from acav_assets.core.catalog.tables import TableStore
-from acav_assets.core.evaluation.corpus import TRUTH_COLUMNS
-from acav_assets.core.evaluation.family import FAMILY, HOME_FOLDER, load_embedded
+from acav_assets.core.evaluation.corpus import TRUTH_COLUMNS, true_sound
+from acav_assets.core.evaluation.family import DEMO, FAMILY, HOME_FOLDER, load_embedded
 from acav_assets.core.features import EmbeddingStore
 from acav_assets.core.storage import StorageRoot
 
@@ -79,3 +79,22 @@ def test_a_swap_share_beyond_n_minus_one_over_n_is_not_identifiable():
     assert (
         by_name["c6-s50-shots-v240"].identifiable and by_name["c10-s80-uniform-v240"].identifiable
     )
+
+
+def test_the_demo_corpus_is_a_family_member_whose_sound_no_additive_rule_follows():
+    """Each sound of the demo's corpus holds an XOR quadruple of (pattern, negated): cells
+    (p, no) and (q, yes) have it, (p, yes) and (q, no) do not. A threshold on a_pattern +
+    b * negated + c would need the sum of the first two above and of the last two below zero,
+    the same sum, so no linear read-out of the two traits predicts the sound."""
+    assert DEMO in FAMILY and DEMO.rule == "xor" and DEMO.identifiable
+    patterns = DEMO.n_classes // 2
+
+    def sound(pattern: int, negated: int) -> int:
+        return true_sound(2 * pattern + negated, DEMO.n_classes, DEMO.rule)
+
+    for s in range(patterns):
+        assert any(
+            sound(p, 0) == s and sound(q, 1) == s and sound(p, 1) != s and sound(q, 0) != s
+            for p in range(patterns)
+            for q in range(patterns)
+        )
