@@ -19,7 +19,7 @@ class SelectionOptions:
         "or diagonal (same layer).",
     )
     estimator: str = option("plugin", "MI estimator: plugin, miller_madow or adjusted.")
-    strategy: str = option("backward", "Search: " + ", ".join(STRATEGIES) + ".")
+    strategy: str = option("ensemble", "Search: " + ", ".join(STRATEGIES) + ".")
     batch_size: int = option(20, "Clips drawn per greedy step (B, forward search).")
     top_k: int = option(4, "Best drawn clips kept per step (k, forward search).")
     seed: int = option(0, "Seed of the random draws.")
