@@ -21,11 +21,13 @@ from acav_assets.cli.pipeline import (
     PairingOption,
     SeedsOption,
     ShardSizeOption,
+    SizeOption,
     SourcesArgument,
     StrategyOption,
     checked,
     checked_manifests,
     default_roots,
+    parse_size,
     runner,
     shard_prefixes,
 )
@@ -46,7 +48,7 @@ def _curation(sources: list[str], out: str, **options: Any):
         report_to=os.path.abspath(os.path.join(out, "report.html")),
         **options,
     )
-    checked(curation.clustering.resolved_k)
+    checked(curation.clustering.validate)
     checked(curation.selection.validate)
     checked(curation.ingest.validate)
     return curation
@@ -57,7 +59,7 @@ def curate(
     sources: SourcesArgument,
     out: Annotated[str, typer.Option(help="Folder for subset.csv, subset.parquet, report.html.")],
     ratio: Annotated[float | None, opt(SelectionOptions, "ratio", min=0.0, max=1.0)] = None,
-    size: Annotated[int | None, opt(SelectionOptions, "size", min=1)] = None,
+    size: SizeOption = None,
     home: HomeOption = None,
     shard_size: ShardSizeOption = IngestOptions.shard_size,
     shard_ratio: Annotated[
@@ -87,7 +89,8 @@ def curate(
                              clip_strategy=clip_strategy, min_duration_s=min_duration),
         clustering=ClusteringOptions(k=k, seed=seed),
         selection=SelectionOptions(strategy=strategy, estimator=estimator, pairing=pairing,
-                                   seed=seed, size=size, ratio=ratio, shard_ratio=shard_ratio),
+                                   seed=seed, ratio=ratio, shard_ratio=shard_ratio,
+                                   **parse_size(size)),
         export=ExportOptions(webdataset=webdataset),
     )  # fmt: skip
     prefixes = shard_prefixes(checked_manifests(sources))
@@ -147,6 +150,8 @@ def _evaluate(
             precision = {name: m["precision"] for name, m in result["methods"].items()}
             return summarize(run, curation, shards, out) | {
                 "true_set_size": size,
+                "true_share": round(result["true_share"], 4),
+                "auto_size": _auto_summary(result["auto_size"]),
                 "candidates": result["candidates"],
                 "precision": {name: round(p["mean"], 4) for name, p in precision.items()},
                 "precision_std": {name: round(p["std"], 4) for name, p in precision.items()},
@@ -156,6 +161,18 @@ def _evaluate(
         return operational(evaluate_all)
 
 
+def _auto_summary(auto: dict[str, Any]) -> dict[str, Any]:
+    """What the evaluation's auto size says, in the summary's rounding."""
+    share = auto["estimated_share"]
+    return {
+        "estimated_share": round(share["mean"], 4),
+        "estimated_share_std": round(share["std"], 4),
+        "share_range": [auto["share_low"], auto["share_high"]],
+        "estimated_size": auto["estimated_size"],
+        "precision": round(auto["precision"]["mean"], 4),
+    }
+
+
 def _headline(summary: dict[str, Any]) -> str:
     precision = summary["precision"]
     lifts = ", ".join(
@@ -163,10 +180,15 @@ def _headline(summary: dict[str, Any]) -> str:
         for name, value in precision.items()
         if name != "acav"
     )
+    auto = summary["auto_size"]
     return (
         f"acav precision {precision['acav']:.3f} +/- {summary['precision_std']['acav']:.3f} "
         f"at the true-set size {summary['true_set_size']} of {summary['candidates']} clips; "
-        f"baselines (acav's lead): {lifts}"
+        f"baselines (acav's lead): {lifts}\n"
+        f"auto size (not told the true size): {auto['estimated_size']} clips, share "
+        f"{auto['estimated_share']:.3f} +/- {auto['estimated_share_std']:.3f} (range "
+        f"{auto['share_range'][0]:.3f}-{auto['share_range'][1]:.3f}) against the true "
+        f"{summary['true_share']:.3f}; precision there {auto['precision']:.3f}"
     )
 
 
@@ -209,18 +231,18 @@ def demo(
     home: HomeOption = None,
 ) -> None:
     """The whole product on a generated corpus: render videos with known audio-visual
-    correspondence (half with swapped sound), curate them through the Dagster graph,
-    evaluate against the baselines, and write report.html."""
-    from acav_assets.core.evaluation import generate_corpus
+    correspondence (half with swapped sound, and a sound that follows two picture traits
+    together, which a linear map cannot), curate them through the Dagster graph, evaluate
+    against the baselines, and write report.html."""
+    from acav_assets.core.evaluation.family import CORPUS_FOLDER, DEMO, build_generated
 
-    corpus = os.path.join(os.path.abspath(out), "corpus")
-    if not os.path.isfile(os.path.join(corpus, "truth.csv")):
-        with stage_bar() as stage:
-            generate_corpus(
-                corpus,
-                n_videos=videos,
-                progress=lambda done, total: stage("rendering the demo corpus", done, total),
-            )
+    corpus = os.path.join(os.path.abspath(out), CORPUS_FOLDER)
+    with stage_bar() as stage:
+        build_generated(
+            replace(DEMO, n_videos=videos),
+            os.path.abspath(out),
+            lambda _label, done, total: stage("rendering the demo corpus", done, total),
+        )
     result = _evaluate(
         corpus, out, home, seeds, ClusteringOptions(), SelectionOptions(), IngestOptions()
     )

@@ -34,6 +34,23 @@ StrategyOption = Annotated[str, opt(Select, "strategy")]
 EstimatorOption = Annotated[str, opt(Select, "estimator")]
 PairingOption = Annotated[str, opt(Select, "pairing")]
 SeedsOption = Annotated[int, opt(EvaluationOptions, "seeds", min=1)]
+SizeOption = Annotated[
+    str | None,
+    opt(Select, "size", help_suffix=" A number, or 'auto': estimate how many clips correspond."),
+]
+
+
+def parse_size(size: str | None) -> dict[str, Any]:
+    """``--size`` as the selection options take it: ``size`` or ``auto_size``."""
+    if size is None:
+        return {}
+    if size == "auto":
+        return {"auto_size": True}
+    if not size.isdigit() or int(size) < 1:
+        raise typer.BadParameter(
+            f"{size!r}: give a whole number >= 1 or 'auto'", param_hint="--size"
+        )
+    return {"size": int(size)}
 
 
 def default_roots(sources: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ import typer
 
 from acav_assets.cli.app import app
 from acav_assets.cli.common import opt, print_summary, stderr
+from acav_assets.cli.pipeline import SizeOption, parse_size
 from acav_assets.core.selection.options import SelectionOptions as Select
 
 
@@ -20,9 +21,11 @@ def select(
             exists=True, dir_okay=False, help="Parquet: clip_id and audio_<layer>/visual_<layer>."
         ),
     ],
-    out: Annotated[Path, typer.Option(dir_okay=False, help="Parquet written: clip_id, rank.")],
+    out: Annotated[
+        Path, typer.Option(dir_okay=False, help="Parquet written: clip_id, rank, contribution.")
+    ],
     ratio: Annotated[float | None, opt(Select, "ratio", min=0.0, max=1.0)] = None,
-    size: Annotated[int | None, opt(Select, "size", min=0)] = None,
+    size: SizeOption = None,
     pairing: Annotated[str, opt(Select, "pairing")] = Select.pairing,
     batch_size: Annotated[int, opt(Select, "batch_size", min=1)] = Select.batch_size,
     top_k: Annotated[int, opt(Select, "top_k", min=1)] = Select.top_k,
@@ -36,23 +39,34 @@ def select(
     import polars as pl
     from rich.progress import Progress
 
-    from acav_assets.core.selection import BatchGreedySelector, parse_column
+    from acav_assets.core.selection import (
+        BatchGreedySelector,
+        contributions,
+        estimate_share,
+        parse_column,
+    )
     from acav_assets.core.storage import StorageRoot
 
     if (ratio is None) == (size is None):
         raise typer.BadParameter("give exactly one of --ratio or --size", param_hint="--ratio")
+    target = parse_size(size)
     frame = pl.read_parquet(assignments)
     if "clip_id" not in frame.columns:
         raise typer.BadParameter(f"{assignments} has no clip_id column", param_hint="--assignments")
     columns = [c for c in frame.columns if c != "clip_id"]
+    estimate = None
     try:
         for column in columns:
             parse_column(column)
-        selector = BatchGreedySelector(
-            n_select=size, ratio=ratio, pairing=pairing, batch_size=batch_size, top_k=top_k,
-            strategy=strategy, estimator=estimator, exact=exact, seed=seed,
-        )  # fmt: skip
         labels = frame.select(columns).to_numpy()
+        if target.get("auto_size"):
+            estimate = estimate_share(labels, columns, strategy=strategy, pairing=pairing,
+                                      estimator=estimator, seed=seed)  # fmt: skip
+            target = {"size": estimate.size}
+        selector = BatchGreedySelector(
+            n_select=target.get("size"), ratio=ratio, pairing=pairing, batch_size=batch_size,
+            top_k=top_k, strategy=strategy, estimator=estimator, exact=exact, seed=seed,
+        )  # fmt: skip
         with Progress(console=stderr, transient=True) as bar:
             task = bar.add_task("selecting", total=None)
             selector.fit(
@@ -65,6 +79,14 @@ def select(
         {
             "clip_id": frame["clip_id"].gather(selector.order_),
             "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
+            "contribution": contributions(
+                labels,
+                columns,
+                selector.order_,
+                strategy=strategy,
+                pairing=pairing,
+                estimator=estimator,
+            )[selector.order_],  # fmt: skip
         }
     )
     target = StorageRoot(str(out.parent.resolve()))
@@ -77,5 +99,6 @@ def select(
             "pairs": len(selector.pairs_),
             "objective": selector.objective_,
             "seconds": round(selector.seconds_, 3),
+            **({"auto_size": estimate.summary()} if estimate else {}),
         }
     )

@@ -156,9 +156,14 @@ class LocalRunner:
             failures = [e for e in result.all_events if e.is_step_failure]
             errors = [_root_cause(e.event_specific_data.error) for e in failures]
             where = f" (shard {shard})" if shard else ""
+            checks = [
+                f"{c.asset_key.to_user_string()}:{c.check_name}: {c.description}"
+                for c in result.get_asset_check_evaluations()
+                if not c.passed and c.description
+            ]
             raise PipelineError(
                 f"run {result.run_id} of {job.name}{where} failed in "
-                f"{[e.step_key for e in failures]}: " + " | ".join(errors)[-2000:]
+                f"{[e.step_key for e in failures]}: " + " | ".join(errors + checks)[-2000:]
             )
         return result
 
@@ -217,11 +222,13 @@ def ingest_shards(
 
 def curate_shards(runner: LocalRunner, curation: Curation, shards: Sequence[str]) -> None:
     """Train the clusterings, assign and select each shard, merge each group of shards (when
-    there are several), extend the curated set, export, report. With a global ``size`` each
-    shard keeps enough winners for the merge to choose from."""
+    there are several), extend the curated set, export, report. With a global ``size`` or
+    ``ratio`` each shard keeps enough winners for the merge to choose from (an auto size does
+    so in each shard's own selection)."""
     clips = runner.home.tables().read("clips", list(shards)).height
     chosen = curation.selection
-    ratio = shard_ratio_for(chosen.size, clips, chosen.shard_ratio)
+    wanted = chosen.size if chosen.ratio is None else round(chosen.ratio * clips)
+    ratio = shard_ratio_for(wanted, clips, chosen.shard_ratio)
     curation = replace(curation, selection=replace(chosen, shard_ratio=ratio))
     config = curation.run_config()
     runner.run([clustering_job, assign_job], config, shards=shards)
@@ -267,12 +274,18 @@ def summarize(
     videos = tables.read("videos", list(shards))
     latest = runner.instance.get_latest_materialization_event(dg.AssetKey("curated_subset"))
     metadata = latest.asset_materialization.metadata if latest else {}
+    auto = {
+        key: metadata[key].value
+        for key in ("estimated_share", "share_low", "share_high", "estimated_size")
+        if key in metadata
+    }
     return {
         "videos": videos.height,
         "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
         "clips": tables.read("clips", list(shards)).height,
         "selected": read_curated_subset(home.storage(), tables).height,
         "objective": float(metadata["objective"].value) if "objective" in metadata else None,
+        **({"auto_size": auto} if auto else {}),
         "shards": list(shards),
         "out": os.path.abspath(out),
         "files": files,

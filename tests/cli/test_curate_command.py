@@ -42,6 +42,31 @@ def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
     for method in ("random", "cca_ranking", "contrastive"):
         assert f"over {method}" in report
     assert json.loads((out / "evaluation.json").read_text())["methods"]["acav"]["n_seeds"] == 5
+    auto = summary["auto_size"]
+    assert summary["true_share"] == 0.5 and abs(auto["estimated_share"] - 0.5) <= 0.2
+    assert auto["share_range"][0] <= auto["estimated_share"] <= auto["share_range"][1]
+    assert "auto size (not told the true size)" in result.output
+    assert 'id="auto-size"' in report and "precision at auto size" in report
+
+
+def test_curate_on_a_folder_of_eight_videos_publishes_instead_of_stopping(tmp_path: Path) -> None:
+    corpus = tmp_path / "folder"
+    generate_corpus(
+        corpus, n_videos=8, n_classes=4, min_seconds=31, max_seconds=33,
+        width=160, height=96, fps=8, seed=2,
+    )  # fmt: skip
+    (corpus / "manifest.csv").unlink()
+    (corpus / "truth.csv").unlink()
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["curate", str(corpus / "videos"), "--out", str(out), "--ratio", "0.5",
+         "--home", str(tmp_path / "home")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["videos_ok"] == 8 and summary["selected"] == round(summary["clips"] / 2)
+    assert (out / "subset.csv").is_file()
 
 
 def test_curate_rejects_a_malformed_manifest_and_writes_nothing(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_select_writes_ranked_clips_and_a_json_summary(assignments, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     selected = pl.read_parquet(out)
-    assert selected.columns == ["clip_id", "rank"] and selected.height == 50
+    assert selected.columns == ["clip_id", "rank", "contribution"] and selected.height == 50
     assert selected["rank"].to_list() == list(range(50))
     assert summary["candidates"] == 200 and summary["selected"] == 50 and summary["pairs"] == 4
     frame = pl.read_parquet(assignments)
@@ -63,3 +63,25 @@ def test_select_rejects_column_that_is_not_a_clustering(tmp_path):
               "--size", "1"],
     )  # fmt: skip
     assert result.exit_code == 2 and "'score'" in result.output
+
+
+def test_select_with_size_auto_reports_the_estimate_it_selected_to(assignments, tmp_path):
+    out = tmp_path / "selected.parquet"
+    result = CliRunner().invoke(
+        app, ["select", "--assignments", str(assignments), "--out", str(out), "--size", "auto"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    auto = summary["auto_size"]
+    assert summary["selected"] == auto["estimated_size"] == pl.read_parquet(out).height
+    assert auto["share_low"] <= auto["estimated_share"] <= auto["share_high"]
+    assert auto["estimated_size"] == round(auto["estimated_share"] * 200)
+
+
+@pytest.mark.parametrize("size", ["many", "0", "-3"])
+def test_select_refuses_a_size_that_is_neither_a_number_nor_auto(assignments, tmp_path, size):
+    out = tmp_path / "selected.parquet"
+    result = CliRunner().invoke(
+        app, ["select", "--assignments", str(assignments), "--out", str(out), "--size", size]
+    )
+    assert result.exit_code == 2 and "auto" in result.output and not out.exists()

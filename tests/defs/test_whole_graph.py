@@ -61,7 +61,15 @@ def test_every_asset_materializes_and_every_check_passes(
 
     export = pl.read_csv(tmp_path / "out" / "subset.csv")
     assert export.height == 8
-    assert export.columns == ["rank", "clip_id", "video_id", "url", "start_s", "end_s"]
+    assert export.columns == [
+        "rank",
+        "clip_id",
+        "video_id",
+        "url",
+        "start_s",
+        "end_s",
+        "contribution",
+    ]
     assert export["rank"].to_list() == list(range(8))
     assert (export["end_s"] - export["start_s"]).round(3).unique().to_list() == [10.0]
     assert (tmp_path / "out" / "report.html").stat().st_size > 10_000

@@ -48,7 +48,7 @@ from acav_assets.defs.resources import AcavHome
 
 pytestmark = pytest.mark.slow_io
 
-EXPORTED = ["rank", "clip_id", "video_id", "url", "start_s", "end_s"]
+EXPORTED = ["rank", "clip_id", "video_id", "url", "start_s", "end_s", "contribution"]
 SIZE = 6
 
 

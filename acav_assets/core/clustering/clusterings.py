@@ -1,4 +1,6 @@
-"""One k-means clustering per (modality, layer), trained together and versioned together.
+"""One k-means clustering per (modality, layer), trained together and versioned together,
+with the ensemble's variants of each (the same layer at other multiples of k and other k-means
+seeds: ``ClusteringOptions.ensemble_k`` and ``ensemble_seeds``).
 
 The set is trained once on a sample streamed across the shards and stored under
 ``clusterings/<version>/``; new shards are assigned with it without re-clustering, and a
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -21,10 +24,12 @@ from acav_assets.core.clustering.kmeans import KMeansClustering, cluster_size_st
 from acav_assets.core.clustering.options import ClusteringOptions
 from acav_assets.core.clustering.sampling import sample_rows
 from acav_assets.core.features.store import EmbeddingStore
+from acav_assets.core.selection.pairing import column_layer, is_primary, variant_column
 from acav_assets.core.storage import StorageRoot
 
 log = logging.getLogger(__name__)
 SET_FILE = "clustering_set.json"
+ENSEMBLE_SEED_STEP = 1000  # k-means seed of variant ``rep``: the set's seed + rep * this
 LATEST_FILE = "LATEST"
 
 
@@ -49,8 +54,66 @@ def embedding_sources(store: EmbeddingStore, extractors: dict[str, str]) -> list
     return sources
 
 
+# A largest-cluster share is judged only past this many standard errors of its sample.
+SHARE_NOISE_Z = 3.0
+
+
+def share_limit(max_share: float, n: int) -> float:
+    """The largest-cluster share that ``n`` sampled clips can show by chance when the true
+    share is ``max_share``: ``max_share`` plus SHARE_NOISE_Z binomial standard errors.
+
+    Why: on 16 clips of 8 videos one cluster holds 9 of them (0.56) by sampling noise alone,
+    and a fixed 0.5 stopped such small folders although nothing was wrong; on the 200,000
+    clips of a full sample the margin is 0.003 and the limit is the user's.
+    """
+    if n < 1:
+        return 1.0
+    return min(1.0, max_share + SHARE_NOISE_Z * math.sqrt(max_share * (1 - max_share) / n))
+
+
+@dataclass(frozen=True)
+class DominantCluster:
+    """The clustering with the most dominant cluster, its share, its sample and the limit."""
+
+    column: str
+    share: float
+    n: int
+    limit: float
+
+    @property
+    def judged(self) -> bool:
+        """Whether the sample can tell a dominant cluster from noise at all (at the default
+        limit of 0.5, nine clips or fewer cannot: any share is within the noise)."""
+        return self.limit < 1.0
+
+    @property
+    def passed(self) -> bool:
+        return self.share <= self.limit
+
+    def advice(self) -> str:
+        """What the check says, and where it fails what the user can do."""
+        if not self.judged:
+            return (
+                f"{self.n} clips are too few to judge cluster sizes; the check passes without "
+                "judging (add videos for a curation worth checking)"
+            )
+        found = (
+            f"the largest cluster of {self.column} holds {self.share:.0%} of its {self.n} "
+            f"sampled clips (limit {self.limit:.0%} at this sample size)"
+        )
+        if self.passed:
+            return found
+        return (
+            f"{found}: the embeddings barely tell the clips apart (one scene, silence, black "
+            "frames, or near-duplicate videos?). Look at the cluster sizes in report.html, "
+            "add more varied videos, or raise max_cluster_share (Dagster config of "
+            "clusterings) if one kind of clip really is most of the corpus"
+        )
+
+
 class ClusteringSet:
-    """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``)."""
+    """The fitted clusterings, keyed by column name (``audio_<layer>``, ``visual_<layer>``, and
+    ``<modality>_<layer>.k<k>s<seed>`` for the ensemble's variants)."""
 
     def __init__(
         self,
@@ -63,8 +126,17 @@ class ClusteringSet:
         self.sample_sizes = sample_sizes or {}
 
     def max_cluster_share(self) -> dict[str, float]:
-        """Per clustering, the share of the training sample in its largest cluster."""
-        return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items()}
+        """Per layer's own clustering, the share of the training sample in its largest cluster
+        (the variants differ from it only by k and seed)."""
+        return {c: max(s) / max(sum(s), 1) for c, s in self.sample_sizes.items() if is_primary(c)}
+
+    def dominant_cluster(self, max_share: float) -> DominantCluster:
+        """The clustering whose largest cluster holds the largest share of its sample, judged
+        against ``max_share`` widened by that sample's noise (see ``share_limit``)."""
+        shares = self.max_cluster_share()
+        worst = max(shares, key=shares.get)
+        n = sum(self.sample_sizes[worst])
+        return DominantCluster(worst, shares[worst], n, share_limit(max_share, n))
 
     @property
     def columns(self) -> list[str]:
@@ -90,8 +162,9 @@ class ClusteringSet:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> ClusteringSet:
-        """Fit one k-means per (modality, layer) on a sample across ``shards``."""
-        k = options.resolved_k()
+        """Fit one k-means per (modality, layer) and the ensemble's variants of it on a sample
+        across ``shards`` (the variants on the same sample)."""
+        k = options.validate().resolved_k()
         if not shards:
             raise ValueError("no shards with embeddings to train the clusterings on")
         jobs = [(s, layer) for s in sources for layer in store.layers(s.extractor)]
@@ -105,16 +178,17 @@ class ClusteringSet:
                 for shard in shards
             )
             X = sample_rows(batches, options.sample_size, options.seed)
-            model = KMeansClustering(
-                k=k,
-                n_iter=options.n_iter,
-                seed=options.seed,
-                max_points_per_centroid=options.max_points_per_centroid,
-                normalize=options.normalize,
-            )
-            column = f"{source.modality}_{layer}"
-            models[column] = model.fit(X)
-            sizes[column] = cluster_size_stats(model.predict(X), model.k_)["sizes"]
+            primary = f"{source.modality}_{layer}"
+            models[primary] = _kmeans(options, k, options.seed).fit(X)
+            sizes[primary] = cluster_size_stats(models[primary].predict(X), models[primary].k_)[
+                "sizes"
+            ]
+            for kk, rep in options.ensemble(models[primary].k_)[1:]:
+                if kk > len(X):
+                    continue
+                column = variant_column(source.modality, layer, kk, rep)
+                models[column] = _kmeans(options, kk, options.seed + ENSEMBLE_SEED_STEP * rep)
+                sizes[column] = cluster_size_stats(models[column].fit(X).predict(X), kk)["sizes"]
             if progress is not None:
                 progress(done + 1, len(jobs))
         return cls(models, sources, sizes)
@@ -158,13 +232,28 @@ class ClusteringSet:
         """Labels of every clip of ``shard`` that has embeddings for every clustering:
         ``clip_id`` and one int64 column per clustering."""
         extractor = {s.modality: s.extractor for s in self.sources}
+        by_layer: dict[tuple[str, int], list[str]] = {}
+        for column in self.models:
+            by_layer.setdefault((column.split("_", 1)[0], int(column_layer(column))), []).append(
+                column
+            )
         parts = []
-        for column, model in self.models.items():
-            modality, layer = column.rsplit("_", 1)
-            ids, X = store.read_shard(extractor[modality], shard, int(layer))
-            labels = model.predict(np.asarray(X, dtype=np.float32))
-            parts.append(pl.DataFrame({"clip_id": ids, column: labels.astype(np.int64)}))
+        for (modality, layer), columns in by_layer.items():
+            ids, X = store.read_shard(extractor[modality], shard, layer)
+            X = np.asarray(X, dtype=np.float32)
+            labels = {c: self.models[c].predict(X).astype(np.int64) for c in columns}
+            parts.append(pl.DataFrame({"clip_id": ids, **labels}))
         frame = parts[0]
         for part in parts[1:]:
             frame = frame.join(part, on="clip_id", how="inner")
-        return frame.sort("clip_id")
+        return frame.select("clip_id", *self.models).sort("clip_id")
+
+
+def _kmeans(options: ClusteringOptions, k: int | str, seed: int) -> KMeansClustering:
+    return KMeansClustering(
+        k=k,
+        n_iter=options.n_iter,
+        seed=seed,
+        max_points_per_centroid=options.max_points_per_centroid,
+        normalize=options.normalize,
+    )

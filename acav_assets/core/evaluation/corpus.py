@@ -11,6 +11,7 @@ truth of its video.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import subprocess
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.csv"
 TRUTH_NAME = "truth.csv"
+PLAN_NAME = ".plan-sha256"  # beside the videos: which plan rendered them
 AUDIO_RATE = 22_050
 TRUTH_COLUMNS = (
     "video_id",
@@ -44,6 +46,29 @@ TRUTH_COLUMNS = (
 )
 
 
+# How a visual class's true sound is chosen. "classes": class c shows picture family c and
+# sounds like sound family c. "xor": class c shows picture family c // 2, negated (colours
+# inverted) when c is odd, and sounds like sound family (c // 2 + c % 2) mod (classes / 2):
+# the sound follows an interaction of two picture traits (pattern and negation), which a
+# function linear in features that add up the two traits cannot follow.
+RULES = ("classes", "xor")
+
+
+def true_sound(visual_class: int, n_classes: int, rule: str) -> int:
+    """The sound family a video of ``visual_class`` has when it is not swapped."""
+    if rule == "classes":
+        return visual_class
+    return (visual_class // 2 + visual_class % 2) % (n_classes // 2)
+
+
+def visual_family_name(visual_class: int, rule: str) -> str:
+    """The picture family of a class, with the negation trait under the xor rule."""
+    if rule == "classes":
+        return VISUAL_FAMILIES[visual_class].name
+    name = VISUAL_FAMILIES[visual_class // 2].name
+    return f"{name}+negate" if visual_class % 2 else name
+
+
 @dataclass(frozen=True)
 class VideoPlan:
     """What one video will show and sound like; drawn before rendering, so the corpus
@@ -55,10 +80,7 @@ class VideoPlan:
     segments: tuple[float, ...]
     visual_chains: tuple[str, ...]
     audio_chains: tuple[str, ...]
-
-    @property
-    def swapped(self) -> bool:
-        return self.visual_class != self.audio_class
+    swapped: bool
 
     @property
     def duration_s(self) -> float:
@@ -89,9 +111,14 @@ def plan_corpus(
     width: int,
     height: int,
     fps: int,
+    rule: str = "classes",
 ) -> list[VideoPlan]:
     """Draw classes, swaps, durations, segments and family parameters for every video."""
-    if not 2 <= n_classes <= MAX_CLASSES:
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r}: use one of {RULES}")
+    if rule == "xor" and not (n_classes % 2 == 0 and 4 <= n_classes <= 2 * MAX_CLASSES):
+        raise ValueError(f"rule='xor' needs an even n_classes in 4..{2 * MAX_CLASSES}")
+    if rule == "classes" and not 2 <= n_classes <= MAX_CLASSES:
         raise ValueError(f"n_classes={n_classes} must be between 2 and {MAX_CLASSES}")
     if n_videos < 1:
         raise ValueError(f"n_videos={n_videos} must be at least 1")
@@ -107,12 +134,15 @@ def plan_corpus(
     visual = rng.permutation(np.arange(n_videos) % n_classes)
     swapped = np.zeros(n_videos, dtype=bool)
     swapped[rng.choice(n_videos, size=round(swap_fraction * n_videos), replace=False)] = True
+    n_sounds = n_classes if rule == "classes" else n_classes // 2
     plans = []
     for i in range(n_videos):
         v = int(visual[i])
-        a = v
+        a = true_sound(v, n_classes, rule)
         if swapped[i]:
-            a = int((v + rng.integers(1, n_classes)) % n_classes)
+            a = int((a + rng.integers(1, n_sounds)) % n_sounds)
+        picture = VISUAL_FAMILIES[v if rule == "classes" else v // 2]
+        negate = ",negate" if rule == "xor" and v % 2 else ""
         duration = float(rng.uniform(min_seconds, max_seconds))
         n_seg = max(2, min(5, int(duration // 10)))
         weights = rng.uniform(0.8, 1.2, size=n_seg)
@@ -125,11 +155,12 @@ def plan_corpus(
                 audio_class=a,
                 segments=segments,
                 visual_chains=tuple(
-                    VISUAL_FAMILIES[v].chain(rng, width, height, fps, int(s[0])) for s in seeds
+                    picture.chain(rng, width, height, fps, int(s[0])) + negate for s in seeds
                 ),
                 audio_chains=tuple(
                     SOUND_FAMILIES[a].chain(rng, 0, 0, AUDIO_RATE, int(s[1])) for s in seeds
                 ),
+                swapped=bool(swapped[i]),
             )
         )
     return plans
@@ -191,27 +222,35 @@ def generate_corpus(
     fps: int = 10,
     n_jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rule: str = "classes",
 ) -> CorpusInfo:
     """Render the corpus into ``out_dir`` with ``manifest.csv`` (column ``path``) and
     ``truth.csv`` beside the videos; ``progress(done, total)`` is called after each video.
 
+    ``rule`` (RULES) says which sound a class has when it is not swapped.
     ``n_jobs`` parallel ffmpeg processes (default: the number of CPUs), one thread each.
+    A video rendered by an earlier run of the same plan is kept (each file appears whole or
+    not at all), so an interrupted run resumes where it stopped; a different plan renders
+    every video again.
     """
     start = time.perf_counter()
     plans = plan_corpus(
-        n_videos, n_classes, swap_fraction, min_seconds, max_seconds, seed, width, height, fps
-    )
+        n_videos, n_classes, swap_fraction, min_seconds, max_seconds, seed, width, height, fps,
+        rule,
+    )  # fmt: skip
     root = Path(out_dir).resolve()
     video_dir = root / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
     paths = [video_dir / f"{plan.video_id}.mp4" for plan in plans]
+    reuse = _same_plan(video_dir, plans, width, height, fps)
     jobs = max(1, n_jobs or os.cpu_count() or 1)
-    done = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
             pool.submit(render_video, plan, path, width, height, fps)
             for plan, path in zip(plans, paths, strict=True)
+            if not (reuse and path.is_file())
         ]
+        done = len(plans) - len(futures)
         try:
             for future in as_completed(futures):
                 future.result()
@@ -223,8 +262,8 @@ def generate_corpus(
                 future.cancel()
             raise
     manifest_path, truth_path = root / MANIFEST_NAME, root / TRUTH_NAME
-    _write_csv(manifest_path, ["path"], [[str(p)] for p in paths])
-    _write_csv(
+    write_csv(manifest_path, ["path"], [[str(p)] for p in paths])
+    write_csv(
         truth_path,
         list(TRUTH_COLUMNS),
         [
@@ -235,7 +274,7 @@ def generate_corpus(
                 plan.visual_class,
                 plan.audio_class,
                 str(plan.swapped).lower(),
-                VISUAL_FAMILIES[plan.visual_class].name,
+                visual_family_name(plan.visual_class, rule),
                 SOUND_FAMILIES[plan.audio_class].name,
                 f"{plan.duration_s:.2f}",
                 len(plan.segments),
@@ -259,7 +298,26 @@ def generate_corpus(
     return info
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+def _same_plan(
+    video_dir: Path, plans: Sequence[VideoPlan], width: int, height: int, fps: int
+) -> bool:
+    """Whether ``video_dir`` was rendered from this very plan. If not, its videos of these
+    names are removed before the new plan is recorded, so none is ever taken for another's."""
+    digest = hashlib.sha256()
+    for plan in plans:
+        command = ffmpeg_command(plan, Path(f"{plan.video_id}.mp4"), width, height, fps)
+        digest.update("\0".join(command).encode())
+    marker = video_dir / PLAN_NAME
+    same = marker.is_file() and marker.read_text(encoding="utf-8") == digest.hexdigest()
+    if not same:
+        for plan in plans:
+            (video_dir / f"{plan.video_id}.mp4").unlink(missing_ok=True)
+        marker.write_text(digest.hexdigest(), encoding="utf-8")
+    return same
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """Write a CSV file under a temporary name, then rename it into place."""
     tmp = path.with_name(f".{path.name}.part")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

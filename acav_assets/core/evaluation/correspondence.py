@@ -69,7 +69,9 @@ def evaluate_correspondence(
 ) -> dict[str, Any]:
     """Scores of acav and the baselines against ``truth`` (a corpus's ``truth.csv``), as a
     JSON-able dict: ``true_set_size``, ``candidates``, ``methods`` (precision mean, std, min,
-    max; recall and F1 means) and ``curves`` (precision by subset size)."""
+    max; recall and F1 means), ``curves`` (precision by subset size) and ``auto_size`` (the
+    share acav estimates without being told the size, its spread over seeds and shuffles,
+    and acav's precision at that size)."""
     store = EmbeddingStore(root)
     shards = sorted(set.intersection(*(set(store.shards(s.extractor)) for s in sources)))
     if not shards:
@@ -89,6 +91,7 @@ def evaluate_correspondence(
     visual = stack_layers(_modality_layers(store, first["visual"], shards, ids))
     sizes = _curve_sizes(size)
     orders: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+    estimates: list[dict[str, float | int]] = []
     cca = CCARanking().fit(audio, visual).order_
     for done, seed in enumerate(seeds):
         trained = ClusteringSet.train(store, sources, shards, replace(clustering, seed=seed))
@@ -97,6 +100,14 @@ def evaluate_correspondence(
         search = replace(selection, seed=seed).search_kwargs()
         picked = select_clips(labels, trained.columns, trained.ks, n_select=size, **search)
         orders["acav"].append(picked.selector.order_)
+        auto = select_clips(
+            labels, trained.columns, trained.ks, auto_size=True,
+            auto_shuffles=selection.auto_shuffles, **search,
+        )  # fmt: skip
+        estimates.append(
+            auto.estimate.summary()
+            | {"precision": selection_scores(auto.selector.order_, truth_mask).precision}
+        )
         orders["random"].append(random_order(len(ids), seed))
         orders["cca_ranking"].append(cca)
         orders["contrastive"].append(ContrastiveRanking(seed=seed).fit(audio, visual).order_)
@@ -117,8 +128,18 @@ def evaluate_correspondence(
             "precision": precision.mean(axis=0).tolist(),
             "spread": precision.std(axis=0).tolist(),
         }
+    shares = [e["estimated_share"] for e in estimates]
     return {
         "true_set_size": size,
+        "true_share": size / len(ids),
+        "auto_size": {
+            "estimated_share": mean_and_spread(shares),
+            "estimated_size": round(float(np.mean([e["estimated_size"] for e in estimates]))),
+            "share_low": min(e["share_low"] for e in estimates),
+            "share_high": max(e["share_high"] for e in estimates),
+            "precision": mean_and_spread([e["precision"] for e in estimates]),
+            "per_seed": estimates,
+        },
         "candidates": len(ids),
         "seeds": list(seeds),
         "shards": list(shards),

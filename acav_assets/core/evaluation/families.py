@@ -131,6 +131,61 @@ def _rings(rng, w, h, fps, seed):
     )
 
 
+def _testcard(rng, w, h, fps, seed):
+    return (
+        f"testsrc2=s={w}x{h}:r={fps},hue=h={_u(rng, -40, 40):.1f}:s={_u(rng, 0.6, 1.4):.2f},"
+        f"scroll=h={_u(rng, -0.02, 0.02):.3f}"
+    )
+
+
+def _spectrum(rng, w, h, fps, seed):
+    kind = int(rng.integers(0, 3))
+    return (
+        f"colorspectrum=s={w}x{h}:r={fps}:type={kind},"
+        f"scroll=h={_u(rng, 0.005, 0.03):.3f}:v={_u(rng, -0.02, 0.02):.3f}"
+    )
+
+
+def _chart(rng, w, h, fps, seed):
+    preset = ["reference", "skintones"][int(rng.integers(0, 2))]
+    # ffmpeg 5.1's colorchart corrupts its heap (abort) when a patch is wider than high
+    across, down = sorted(int(rng.integers(24, 48)) for _ in range(2))
+    return (
+        f"colorchart=r={fps}:preset={preset}:patch_size={across}x{down}"
+        f",scale={w}:{h},rotate=a='{_u(rng, 0.1, 0.4):.2f}*sin(t)'"
+        f":fillcolor={_near(rng, (60, 60, 60), 30)}"
+    )
+
+
+def _plasma(rng, w, h, fps, seed):
+    a, b, c = _u(rng, 8, 16), _u(rng, 6, 12), _u(rng, 0.8, 2.0)
+    return (
+        f"color=c=black:s={w // 2}x{h // 2}:r={fps},format=yuv444p,"
+        f"geq=lum='128+60*sin(X/{a:.1f}+{c:.2f}*T)+60*sin(Y/{b:.1f}-{c:.2f}*T)'"
+        f":cb='128+90*sin((X+Y)/{a + b:.1f}+T)':cr='128+90*cos((X-Y)/{a:.1f}-T)',scale={w}:{h}"
+    )
+
+
+def _orbit(rng, w, h, fps, seed):
+    r, speed, size = _u(rng, 0.2, 0.35), _u(rng, 0.8, 2.0), _u(rng, 6, 12)
+    return (
+        f"color=c=black:s={w // 2}x{h // 2}:r={fps},format=yuv444p,"
+        f"geq=lum='30+200*lt(hypot(X-W/2-{r:.2f}*W*cos({speed:.2f}*T),"
+        f"Y-H/2-{r:.2f}*H*sin({speed:.2f}*T)),{size:.1f})':cb={int(rng.integers(140, 200))}"
+        f":cr={int(rng.integers(140, 200))},scale={w}:{h}"
+    )
+
+
+def _tiles(rng, w, h, fps, seed):
+    p = int(rng.integers(16, 30))
+    return (
+        f"color=c=black:s={w // 2}x{h // 2}:r={fps},format=yuv444p,"
+        f"geq=lum='40+180*mod(floor(X/{p})*7+floor(Y/{p})*13+floor(T*{_u(rng, 1, 3):.2f}),5)/4'"
+        f":cb='60+30*mod(floor(X/{p}),3)':cr='80+40*mod(floor(Y/{p}),2)',scale={w}:{h}"
+        f":flags=neighbor"
+    )
+
+
 # --- sound families (chain(rng, 0, 0, sample_rate, seed)) ---
 
 
@@ -210,6 +265,62 @@ def _kicks(rng, w, h, rate, seed):
     )
 
 
+_WORDS = (
+    "river stone apple window garden yellow seven market silver thunder morning candle "
+    "orange pocket bridge valley mirror basket forest winter ladder copper island meadow "
+    "number people station letter music planet coffee engine feather marble rocket"
+).split()
+
+
+def _speech(rng, w, h, rate, seed):
+    words = " ".join(rng.choice(_WORDS, size=12))
+    voice = ["kal", "slt", "awb", "rms"][int(rng.integers(0, 4))]
+    # synthesis costs about 50 ms a word: speak a dozen and loop them; resampled here, in
+    # frames the AAC encoder takes (flite speaks at 8 or 16 kHz)
+    return (
+        f"flite=text='{words}':voice={voice},aloop=loop=-1:size=2000000,"
+        f"aresample={rate},asetnsamples=n=1024"
+    )
+
+
+def _clicks(rng, w, h, rate, seed):
+    density = _u(rng, 0.0008, 0.002)
+    return (
+        f"anoisesrc=c=white:r={rate}:a=1:seed={seed},"
+        f"aeval=exprs='val(0)*lt(random(0),{density:.5f})*4',volume=3"
+    )
+
+
+def _siren(rng, w, h, rate, seed):
+    f0, depth, lfo = _u(rng, 600, 900), _u(rng, 150, 300), _u(rng, 0.3, 0.8)
+    return _eval(f"0.4*sin(2*PI*{f0:.1f}*t-{depth / lfo:.1f}*cos(2*PI*{lfo:.2f}*t))", rate)
+
+
+def _plucks(rng, w, h, rate, seed):
+    f, period = _u(rng, 150, 260), _u(rng, 0.25, 0.45)
+    return _eval(
+        f"0.6*exp(-7*mod(t,{period:.3f}))*sin(2*PI*{f:.1f}*(1+0.5*mod(floor(t/{period:.3f}),3))*t)",
+        rate,
+    )
+
+
+def _wind(rng, w, h, rate, seed):
+    return (
+        f"anoisesrc=c=white:r={rate}:a=0.8:seed={seed},"
+        f"bandpass=f={int(rng.integers(500, 1100))}:width_type=q:w=2,"
+        f"tremolo=f={_u(rng, 0.15, 0.4):.2f}:d=0.7,volume=4"
+    )
+
+
+def _dtmf(rng, w, h, rate, seed):
+    low, high, step = "697,770,852,941".split(","), "1209,1336,1477".split(","), _u(rng, 0.2, 0.3)
+    lo = f"({low[0]}+{int(low[1]) - int(low[0])}*mod(floor(t/{step:.2f})*3,4))"
+    hi = f"({high[0]}+{int(high[1]) - int(high[0])}*mod(floor(t/{step:.2f})*5,3))"
+    return _eval(
+        f"0.3*(sin(2*PI*{lo}*t)+sin(2*PI*{hi}*t))*lt(mod(t,{step:.2f}),{0.7 * step:.3f})", rate
+    )
+
+
 VISUAL_FAMILIES: tuple[Family, ...] = (
     Family("life", _life),
     Family("mandelbrot", _mandelbrot),
@@ -221,6 +332,12 @@ VISUAL_FAMILIES: tuple[Family, ...] = (
     Family("stripes", _stripes),
     Family("bars", _bars),
     Family("rings", _rings),
+    Family("testcard", _testcard),
+    Family("spectrum", _spectrum),
+    Family("chart", _chart),
+    Family("plasma", _plasma),
+    Family("orbit", _orbit),
+    Family("tiles", _tiles),
 )
 
 SOUND_FAMILIES: tuple[Family, ...] = (
@@ -234,6 +351,12 @@ SOUND_FAMILIES: tuple[Family, ...] = (
     Family("hiss", _hiss),
     Family("chord", _chord),
     Family("kicks", _kicks),
+    Family("speech", _speech),
+    Family("clicks", _clicks),
+    Family("siren", _siren),
+    Family("plucks", _plucks),
+    Family("wind", _wind),
+    Family("dtmf", _dtmf),
 )
 
 MAX_CLASSES = min(len(VISUAL_FAMILIES), len(SOUND_FAMILIES))

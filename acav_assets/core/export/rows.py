@@ -16,7 +16,7 @@ def export_rows(subset: pl.DataFrame, clips: pl.DataFrame, videos: pl.DataFrame)
         "clip_id", "video_id", "shard", "start_s", "end_s", "media_path", "media_start_s"
     )
     return (
-        subset.select("clip_id", "rank", pl.col("from_shard").alias("shard"))
+        subset.select("clip_id", "rank", "contribution", pl.col("from_shard").alias("shard"))
         .join(clip_columns, on=["clip_id", "shard"], how="left")
         .join(video_columns, on=["video_id", "shard"], how="left")
         .sort("rank")

@@ -22,8 +22,9 @@ from acav_assets.core.features.store import EmbeddingStore
 from acav_assets.core.storage import StorageRoot, check_key
 
 # The ACAV100M form (video, start, end) plus our stable ids; `url` is the URL, or the local
-# path of a video read in place.
-EXPORT_COLUMNS = ["rank", "clip_id", "video_id", "url", "start_s", "end_s"]
+# path of a video read in place; `contribution` is what the clip adds to the subset's total
+# information (its pointwise MI), so a user can cut the subset at a threshold of their own.
+EXPORT_COLUMNS = ["rank", "clip_id", "video_id", "url", "start_s", "end_s", "contribution"]
 # Where the clip's window lies in the stored media, for cutting clip files.
 MEDIA_COLUMNS = ["media_path", "media_start_s"]
 

@@ -29,14 +29,18 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
+import pyarrow.dataset as ds
 
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.pairing import check_estimator, resolve_pairs
 from acav_assets.core.selection.sharded import (
     CANDIDATES_COLUMN,
+    ESTIMATE_COLUMNS,
     WINNERS_TABLE,
     assigned_of,
+    auto_target,
+    clip_scores,
     group_members,
     group_shards_of,
     group_target,
@@ -62,6 +66,7 @@ def settings_key(columns: Sequence[str], ks: Sequence[int], options: SelectionOp
         **options.search_kwargs(),
         "size": options.size,
         "ratio": options.ratio,
+        "auto_size": options.auto_size,
         "columns": list(columns),
         "ks": list(ks),
     }
@@ -169,6 +174,7 @@ class Extension:
     random_objective: float
     fresh: bool
     seconds: float
+    auto: dict[str, float | int] | None = None  # the new shards' auto-size estimate
 
 
 @dataclass(frozen=True)
@@ -341,7 +347,12 @@ class CuratedSet:
         takes, inline = self._takes(shards, groups)
         candidates = sum(t.winners for t in takes)
         assigned_new = sum(t.assigned for t in takes)
-        budget = self._budget(assigned_new, candidates)
+        auto = self._auto(shards, assigned_new)
+        budget = (
+            self._budget(assigned_new, candidates)
+            if auto is None
+            else min(int(auto["estimated_size"]), candidates)
+        )
         state, outcome, trace = self.state, None, np.zeros(0)
         revision, token = self.record.revision + 1, uuid.uuid4().hex[:8]
         target = self.record.selected + budget
@@ -377,8 +388,31 @@ class CuratedSet:
             record=self.record, added=added, parts=parts, shards=shards,
             groups=len(groups), groups_inline=inline, batches=len(batches),
             candidates=candidates, budget=budget, objective=self.record.objective,
-            random_objective=random, fresh=self.fresh, seconds=seconds,
+            random_objective=random, fresh=self.fresh, seconds=seconds, auto=auto,
         )  # fmt: skip
+
+    def score_clips(self) -> pl.DataFrame | None:
+        """Every included clip's contribution to the whole curated set (table
+        ``clip_scores``), or None above ``score_clips_max`` assigned clips."""
+        if self.record.assigned > self.options.score_clips_max:
+            return None
+        assigned = self.tables.read("cluster_assignments", list(self.record.shards))
+        assigned = assigned.filter(pl.col("clustering_version") == self.version)
+        subset = read_curated_subset(self.root, self.tables)
+        return clip_scores(assigned, subset, self.columns, self.ks, self.options)
+
+    def _auto(self, shards: list[str], assigned_new: int) -> dict[str, float | int] | None:
+        """With ``auto_size``, what the new shards add: their own estimates of the share of
+        corresponding clips (read from their winners), weighted by their candidates."""
+        if not (self.options.auto_size and shards):
+            return None
+        estimates = self.tables.scan(
+            WINNERS_TABLE,
+            shards,
+            list(ESTIMATE_COLUMNS),
+            ds.field("clustering_version") == self.version,
+        )
+        return auto_target(estimates, assigned_new)
 
     def _takes(self, shards: list[str], groups: dict[str, list[str]]) -> tuple[list[_Take], int]:
         """What the final merge takes from each group, and how many groups it had to merge
@@ -403,17 +437,24 @@ class CuratedSet:
     def _write_part(
         self, part: str, picks: pl.DataFrame | None, first_rank: int, target: int
     ) -> None:
-        """One part of table ``curated_subset``: ``picks`` ranked from ``first_rank``."""
+        """One part of table ``curated_subset``: ``picks`` ranked from ``first_rank``, each
+        with its ``contribution`` to the picks of its merge batch (the whole set's, for a
+        set made in one batch; ``clip_scores`` has each clip's against the whole set)."""
         if picks is None:
             picks = pl.DataFrame(
-                schema={"clip_id": pl.String, "rank": pl.Int64, "from_shard": pl.String}
-            )
-        frame = picks.select("clip_id", "from_shard").with_columns(
+                schema={
+                    "clip_id": pl.String, "rank": pl.Int64, "from_shard": pl.String,
+                    "contribution": pl.Float64,
+                }
+            )  # fmt: skip
+        frame = picks.select("clip_id", "from_shard", "contribution").with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) + first_rank).alias("rank"),
             pl.lit(target, dtype=pl.Int64).alias("target"),
         )
         self.tables.write(
-            CURATED_TABLE, part, frame.select("clip_id", "rank", "from_shard", "target")
+            CURATED_TABLE,
+            part,
+            frame.select("clip_id", "rank", "from_shard", "target", "contribution"),
         )
 
     def _commit(

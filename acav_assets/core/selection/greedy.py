@@ -20,6 +20,7 @@ from acav_assets.core.selection.pairing import (
     check_estimator,
     check_labels,
     resolve_pairs,
+    strategy_columns,
 )
 from acav_assets.core.selection.state import SelectionState
 from acav_assets.core.selection.strategies import STRATEGIES
@@ -126,6 +127,7 @@ class BatchGreedySelector:
         est = self._check_config()
         if state is not None and ks is None:
             ks = state.ks
+        labels, columns, ks = strategy_columns(self.strategy, labels, columns, ks)
         arr, ks_arr = check_labels(labels, columns, ks)
         pairs = resolve_pairs(columns, self.pairing)
         if state is None:

@@ -19,7 +19,7 @@ class SelectionOptions:
         "or diagonal (same layer).",
     )
     estimator: str = option("plugin", "MI estimator: plugin, miller_madow or adjusted.")
-    strategy: str = option("backward", "Search: " + ", ".join(STRATEGIES) + ".")
+    strategy: str = option("ensemble", "Search: " + ", ".join(STRATEGIES) + ".")
     batch_size: int = option(20, "Clips drawn per greedy step (B, forward search).")
     top_k: int = option(4, "Best drawn clips kept per step (k, forward search).")
     seed: int = option(0, "Seed of the random draws.")
@@ -31,6 +31,17 @@ class SelectionOptions:
     )
     merge_batch: int = option(
         4_000_000, "Most candidates one step of the final merge holds (it extends in batches)."
+    )
+    auto_size: bool = option(
+        False,
+        "Estimate how many clips correspond (the peak of F over shuffled F along backward "
+        "elimination) and keep that many, instead of a size or ratio.",
+    )
+    auto_shuffles: int = option(3, "Shuffled eliminations the auto size is read against.")
+    score_clips_max: int = option(
+        5_000_000,
+        "Score every clip's contribution to the curated set (clip_scores, for the report) "
+        "while its shards hold at most this many assigned clips: the scoring holds them all.",
     )
 
     def search_kwargs(self) -> dict[str, object]:
@@ -50,6 +61,10 @@ class SelectionOptions:
                 raise OptionError(name, f"{getattr(self, name)!r} must be >= 1")
         if self.size is not None and self.ratio is not None:
             raise OptionError("ratio", "give size or ratio, not both")
+        if self.auto_size and (self.size is not None or self.ratio is not None):
+            raise OptionError("auto_size", "an auto size takes no size or ratio")
+        if self.auto_shuffles < 1:
+            raise OptionError("auto_shuffles", f"{self.auto_shuffles!r} must be >= 1")
         if self.size is not None and self.size < 1:
             raise OptionError("size", f"{self.size!r} must be >= 1")
         for name in ("ratio", "shard_ratio"):

@@ -1,8 +1,10 @@
 """Which clusterings are paired, and the one place where label arrays are validated.
 
-Columns are named ``audio_<layer>`` or ``visual_<layer>``. A pairing is ``bipartite`` (every
-audio x visual pair, our default), ``combination`` (every pair of clusterings, ACAV's default),
-``diagonal`` (audio and visual of the same layer) or an explicit list of column-name pairs.
+Columns are named ``audio_<layer>`` or ``visual_<layer>``; a clustering of the ensemble (the
+same layer at another k or k-means seed) is ``<modality>_<layer>.k<k>s<seed>``. A pairing is
+``bipartite`` (every audio x visual pair, our default), ``combination`` (every pair of
+clusterings, ACAV's default), ``diagonal`` (audio and visual of the same layer) or an explicit
+list of column-name pairs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+
+from acav_assets.core.selection.strategies import STRATEGIES
 
 PAIRINGS = ("bipartite", "combination", "diagonal")
 ESTIMATORS = ("plugin", "miller_madow", "adjusted")
@@ -28,6 +32,44 @@ def parse_column(name: str) -> tuple[str, str]:
             f"column {name!r} is not a clustering: name it audio_<layer> or visual_<layer>"
         )
     return match.group(1), match.group(2)
+
+
+def variant_column(modality: str, layer: int | str, k: int, seed: int) -> str:
+    """The name of the ensemble's clustering of ``layer`` at ``k`` with k-means ``seed``."""
+    return f"{modality}_{layer}.k{k}s{seed}"
+
+
+def is_primary(column: str) -> bool:
+    """Whether ``column`` is a layer's own clustering (not one of the ensemble's variants)."""
+    return "." not in parse_column(column)[1]
+
+
+def column_layer(column: str) -> str:
+    """The layer a clustering (primary or variant) was fitted on: ``"audio_3.k8s1"`` -> ``"3"``."""
+    return parse_column(column)[1].split(".", 1)[0]
+
+
+def strategy_columns(
+    strategy: str, labels: np.ndarray, columns: Sequence[str], ks: Sequence[int] | None
+) -> tuple[np.ndarray, list[str], list[int] | None]:
+    """The clusterings a strategy searches over: every one for a strategy that searches the
+    ensemble (``Strategy.ensemble``), each layer's own for the others (a table of primary
+    columns only is kept whole)."""
+    columns = list(columns)
+    every = strategy in STRATEGIES and STRATEGIES[strategy].ensemble
+    keep = [i for i, c in enumerate(columns) if every or is_primary(c)]
+    if len(keep) == len(columns):
+        return labels, columns, None if ks is None else list(ks)
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape[1] != len(columns):
+        return labels, columns, None if ks is None else list(ks)  # check_labels names it
+    if ks is not None and len(ks) != len(columns):
+        return labels, columns, list(ks)
+    return (
+        labels[:, keep],
+        [columns[i] for i in keep],
+        None if ks is None else [int(ks[i]) for i in keep],
+    )
 
 
 def resolve_pairs(columns: Sequence[str], pairing: Pairing) -> list[tuple[int, int]]:

@@ -12,20 +12,25 @@ import polars as pl
 from acav_assets.core.selection.greedy import BatchGreedySelector
 from acav_assets.core.selection.information import objective
 from acav_assets.core.selection.options import SelectionOptions
-from acav_assets.core.selection.pairing import check_estimator, check_labels
+from acav_assets.core.selection.pairing import check_estimator, check_labels, strategy_columns
+from acav_assets.core.selection.size import SizeEstimate, contributions, estimate_share
 from acav_assets.core.selection.state import SelectionState
 
 
 @dataclass(frozen=True)
 class SelectionOutcome:
-    """The ranked picks (``clip_id``, ``rank``; 0 = picked first), F of the picks, the trace
-    of F during the search, and F of random subsets of the same size for comparison."""
+    """The ranked picks (``clip_id``, ``rank``; 0 = picked first; ``contribution``: what the
+    clip adds to the picks' total information), F of the picks, the trace of F during the
+    search, F of random subsets of the same size for comparison, every candidate's
+    contribution (rows of the assignments) and, for an auto size, its estimate."""
 
     frame: pl.DataFrame
     objective: float
     trace: np.ndarray
     random_objective: float
     selector: BatchGreedySelector
+    contributions: np.ndarray
+    estimate: SizeEstimate | None = None
 
 
 def random_objective(
@@ -63,6 +68,8 @@ def select_clips(
     *,
     n_select: int | None = None,
     ratio: float | None = None,
+    auto_size: bool = False,
+    auto_shuffles: int = SelectionOptions.auto_shuffles,
     seed: int = SelectionOptions.seed,
     state: SelectionState | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -71,37 +78,55 @@ def select_clips(
     """Run the selector over ``assignments`` (``clip_id`` plus one label column per
     clustering) and return the picks with their objective. With ``state`` (an earlier
     selection, not changed) the picks extend it, and the random baseline is that state plus
-    random candidates."""
+    random candidates. With ``auto_size`` the number of picks is estimated from the data
+    (``estimate_share``) instead of given."""
     missing = [c for c in ["clip_id", *columns] if c not in assignments.columns]
     if missing:
         raise ValueError(f"assignments lack columns {missing}; have {assignments.columns}")
     labels = assignments.select(columns).to_numpy().astype(np.int64, copy=False)
+    search = {k: v for k, v in selector_kwargs.items() if k in ("strategy", "pairing", "estimator")}
+    estimate = None
+    if auto_size:
+        if n_select is not None or ratio is not None:
+            raise ValueError("an auto size takes no n_select or ratio")
+        estimate = estimate_share(
+            labels, list(columns), list(ks), seed=seed, shuffles=auto_shuffles, **search
+        )
+        n_select = estimate.size
     if n_select is not None:
         n_select = min(n_select, labels.shape[0])
     selector = BatchGreedySelector(n_select=n_select, ratio=ratio, seed=seed, **selector_kwargs)
     selector.fit(labels, list(columns), list(ks), state=state, progress=progress)
     order = selector.order_
+    scores = contributions(labels, list(columns), order, list(ks), **search)
     frame = pl.DataFrame(
         {
             "clip_id": assignments["clip_id"].gather(order),
             "rank": np.arange(len(order), dtype=np.int64),
+            "contribution": scores[order],
         }
+    )
+    searched, searched_columns, searched_ks = strategy_columns(
+        selector.strategy, labels, list(columns), list(ks)
     )
     if state is None:
         baseline = random_objective(
-            labels, columns, len(order), ks,
+            searched, searched_columns, len(order), searched_ks,
             pairing=selector.pairing, estimator=selector.estimator, seed=seed,
         )  # fmt: skip
     else:
         baseline = random_extension_objective(
-            state, labels, columns, len(order), ks, estimator=selector.estimator, seed=seed
-        )
+            state, searched, searched_columns, len(order), searched_ks,
+            estimator=selector.estimator, seed=seed,
+        )  # fmt: skip
     return SelectionOutcome(
         frame=frame,
         objective=float(selector.objective_),
         trace=np.asarray(selector.objective_trace_),
         random_objective=baseline,
         selector=selector,
+        contributions=scores,
+        estimate=estimate,
     )
 
 

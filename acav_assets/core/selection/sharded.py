@@ -19,13 +19,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow.dataset as ds
 
 from acav_assets.core.catalog.tables import TableStore
+from acav_assets.core.selection.options import SelectionOptions
 from acav_assets.core.selection.picking import SelectionOutcome, select_clips
+from acav_assets.core.selection.size import contributions, estimate_share
 from acav_assets.core.selection.state import SelectionState
 from acav_assets.core.storage import check_key
 
@@ -33,6 +37,13 @@ from acav_assets.core.storage import check_key
 MERGE_CHOICE = 2
 WINNERS_TABLE = "shard_selections"
 CANDIDATES_COLUMN = "candidates"  # the shard's assigned clips, on each of its winners
+# What a shard's selection rows carry of its own auto-size estimate (constant per shard).
+ESTIMATE_COLUMNS = ("estimated_share", "share_low", "share_high", "shard_candidates")
+# Every clip's contribution to the curated set, one file for the whole set.
+CLIP_SCORES_TABLE, CLIP_SCORES_SHARD = "clip_scores", "all"
+CLIP_SCORES_SCHEMA = {
+    "clip_id": pl.String, "from_shard": pl.String, "contribution": pl.Float64, "kept": pl.Boolean,
+}  # fmt: skip
 _INDEXED = re.compile(r"^(?P<head>.+)-(?P<index>[0-9]+)$")
 _GROUP = re.compile(r"^(?P<head>.+)-g(?P<group>[0-9]{5,})$")
 _SINGLE = "-g"
@@ -170,3 +181,77 @@ def merge_shard_winners(
     )  # fmt: skip
     shards = candidates["shard"].gather(outcome.selector.order_)
     return outcome.frame.with_columns(shards.alias("from_shard")), outcome
+
+
+def select_shard(
+    assigned: pl.DataFrame, columns: list[str], ks: list[int], options: SelectionOptions
+) -> SelectionOutcome:
+    """One shard's own selection: ``options.shard_ratio`` of it, or with ``auto_size`` its
+    estimated share of corresponding clips, raised so the merge keeps ``MERGE_CHOICE``
+    candidates per clip; the estimate rides along in the ESTIMATE_COLUMNS."""
+    search = options.search_kwargs()
+    if not options.auto_size:
+        return select_clips(assigned, columns, ks, ratio=options.shard_ratio, **search)
+    labels = assigned.select(columns).to_numpy()
+    estimate = estimate_share(
+        labels, columns, ks, strategy=options.strategy, pairing=options.pairing,
+        estimator=options.estimator, seed=options.seed, shuffles=options.auto_shuffles,
+    )  # fmt: skip
+    ratio = shard_ratio_for(estimate.size, assigned.height, options.shard_ratio)
+    outcome = select_clips(assigned, columns, ks, ratio=ratio, **search)
+    frame = outcome.frame.with_columns(
+        pl.lit(estimate.share).alias("estimated_share"),
+        pl.lit(estimate.low).alias("share_low"),
+        pl.lit(estimate.high).alias("share_high"),
+        pl.lit(estimate.candidates).alias("shard_candidates"),
+    )
+    return replace(outcome, frame=frame, estimate=estimate)
+
+
+def auto_target(winners: pl.DataFrame, n_assigned: int) -> dict[str, float | int]:
+    """The global auto size from the shards' own estimates (``winners``: the shard
+    selections, with ESTIMATE_COLUMNS): their share weighted by each shard's candidates,
+    and the same weighting of their ranges."""
+    missing = [c for c in ESTIMATE_COLUMNS if c not in winners.columns]
+    if missing or winners.filter(pl.col("estimated_share").is_null()).height:
+        raise ValueError(
+            "the shard selections carry no auto-size estimate: select the shards again with "
+            "auto_size"
+        )
+    shards = winners.unique("shard").select(*ESTIMATE_COLUMNS)
+    weights = shards["shard_candidates"].to_numpy().astype(np.float64)
+    share, low, high = (
+        float(np.average(shards[c].to_numpy(), weights=weights))
+        for c in ("estimated_share", "share_low", "share_high")
+    )
+    return {
+        "estimated_share": round(share, 4),
+        "share_low": round(low, 4),
+        "share_high": round(high, 4),
+        "estimated_size": round(share * n_assigned),
+        "candidates": n_assigned,
+    }
+
+
+def clip_scores(
+    assigned: pl.DataFrame,
+    subset: pl.DataFrame,
+    columns: list[str],
+    ks: list[int],
+    options: SelectionOptions,
+) -> pl.DataFrame:
+    """Every assigned clip's contribution to the curated subset (``clip_id``, ``from_shard``,
+    ``contribution``, ``kept``): what a kept clip's removal would lose of the subset's total
+    information, what a dropped clip's addition would gain."""  # fmt: skip
+    assigned = assigned.sort("shard", "clip_id")
+    kept = assigned.select("clip_id", "shard").join(
+        subset.select("clip_id", pl.col("from_shard").alias("shard"), pl.lit(True).alias("kept")),
+        on=["clip_id", "shard"], how="left",
+    )["kept"].fill_null(False).to_numpy()  # fmt: skip
+    scores = contributions(
+        assigned.select(columns).to_numpy(), columns, np.flatnonzero(kept), ks,
+        strategy=options.strategy, pairing=options.pairing, estimator=options.estimator,
+    )  # fmt: skip
+    return assigned.select("clip_id", pl.col("shard").alias("from_shard")).with_columns(
+        pl.Series("contribution", scores), pl.Series("kept", kept)
+    )

@@ -28,6 +28,9 @@ class Strategy(ABC):
 
     name: ClassVar[str]
     trace_steps: ClassVar[str]  # what one entry of the objective trace is, for the report
+    # Whether the search sees the ensemble's variants of each layer's clustering (other k and
+    # k-means seeds, ``ClusteringOptions.ensemble_k``) or only each layer's own clustering.
+    ensemble: ClassVar[bool] = False
 
     @abstractmethod
     def search(
@@ -77,6 +80,14 @@ class Backward(Strategy):
         return order, np.asarray(trace, dtype=np.float64)
 
 
+class Ensemble(Backward):
+    """Backward elimination over every clustering of the ensemble: the objective averaged over
+    each layer at several k and k-means seeds is less tied to the noise of one partition."""
+
+    name = "ensemble"
+    ensemble = True
+
+
 class _Swapped(Strategy):
     """A search, then swap rounds that trade picked clips for better ones at the same size."""
 
@@ -109,5 +120,5 @@ class BackwardSwap(_Swapped):
 
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (Forward, Backward, ForwardSwap, BackwardSwap)
+    cls.name: cls for cls in (Forward, Backward, ForwardSwap, BackwardSwap, Ensemble)
 }

@@ -45,27 +45,38 @@ def clusterings(
     )
     trained.save(root)
     shares = trained.max_cluster_share()
+    ks = dict(zip(trained.columns, trained.ks, strict=True))
     yield dg.MaterializeResult(
         metadata={
             "version": trained.version,
             "shards": len(shards),
-            "clusterings": dg.MetadataValue.md(
+            "clusterings (each layer's own)": dg.MetadataValue.md(
                 markdown_table(
                     ["clustering", "k", "largest cluster share", "sample"],
                     [
-                        (c, k, f"{shares[c]:.3f}", sum(trained.sample_sizes[c]))
-                        for c, k in zip(trained.columns, trained.ks, strict=True)
+                        (c, ks[c], f"{share:.3f}", sum(trained.sample_sizes[c]))
+                        for c, share in shares.items()
                     ],
                 )
             ),
+            "clusterings in all (with the ensemble's)": len(trained.columns),
         },
         data_version=dg.DataVersion(trained.version),
     )
-    worst = max(shares, key=shares.get)
+    dominant = trained.dominant_cluster(options.max_cluster_share)
+    if not dominant.judged:
+        context.log.warning(dominant.advice())
     yield dg.AssetCheckResult(
         check_name="no_dominant_cluster",
-        passed=shares[worst] <= options.max_cluster_share,
-        metadata={"worst_clustering": worst, "share": shares[worst]},
+        passed=dominant.passed,
+        description=dominant.advice(),
+        metadata={
+            "worst_clustering": dominant.column,
+            "share": dominant.share,
+            "sample": dominant.n,
+            "limit": dominant.limit,
+            "judged": dominant.judged,
+        },
     )
 
 

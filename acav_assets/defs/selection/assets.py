@@ -8,10 +8,13 @@ import polars as pl
 
 from acav_assets.core.clustering import ClusteringSet
 from acav_assets.core.selection import (
+    CLIP_SCORES_SCHEMA,
+    CLIP_SCORES_SHARD,
+    CLIP_SCORES_TABLE,
     WINNERS_TABLE,
     CuratedSet,
     SelectionOptions,
-    select_clips,
+    select_shard,
     winner_frame,
 )
 from acav_assets.defs.config import config_class, to_options
@@ -30,12 +33,21 @@ ShardSelectionConfig = config_class(
 SubsetConfig = config_class(SelectionOptions, name="SubsetConfig", exclude={"shard_ratio"})
 
 
-def _objective_check(asset: str, objective: float, baseline: float, n: int) -> dg.AssetCheckResult:
+def _objective_check(
+    asset: str, objective: float, baseline: float, n: int, candidates: int
+) -> dg.AssetCheckResult:
+    """F of the picks above F of random picks of the same size; a selection of every
+    candidate (or none) is the random one and passes."""
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name="selection_beats_random",
-        passed=n == 0 or objective > baseline,
-        metadata={"objective": objective, "random_objective": baseline, "selected": n},
+        passed=n == 0 or n >= candidates or objective > baseline,
+        metadata={
+            "objective": objective,
+            "random_objective": baseline,
+            "selected": n,
+            "candidates": candidates,
+        },
     )
 
 
@@ -60,10 +72,7 @@ def shard_selection(
     assigned = tables.read("cluster_assignments", [shard])
     version = assigned["clustering_version"][0] if assigned.height else None
     trained = ClusteringSet.load(acav.storage(), version)
-    outcome = select_clips(
-        assigned, trained.columns, trained.ks, ratio=options.shard_ratio,
-        **options.search_kwargs(),
-    )  # fmt: skip
+    outcome = select_shard(assigned, trained.columns, trained.ks, options)
     tables.write(
         WINNERS_TABLE,
         shard,
@@ -76,10 +85,11 @@ def shard_selection(
             "objective": outcome.objective,
             "random_objective": outcome.random_objective,
             "clustering_version": trained.version,
+            **(outcome.estimate.summary() if outcome.estimate else {}),
         }
     )
     yield _objective_check("shard_selection", outcome.objective, outcome.random_objective,
-                           outcome.frame.height)  # fmt: skip
+                           outcome.frame.height, assigned.height)  # fmt: skip
 
 
 def _curated_set(acav: AcavHome, options: SelectionOptions) -> CuratedSet:
@@ -117,6 +127,19 @@ def group_selection(
             "clustering_version": curated.version,
         }
     )
+
+
+def _score_clips(context: dg.AssetExecutionContext, acav: AcavHome, curated: CuratedSet) -> None:
+    """Table ``clip_scores`` for the report: every clip's contribution to the whole set, or
+    no rows (with a log line) above the option's size."""
+    scores = curated.score_clips()
+    if scores is None:
+        context.log.info(
+            f"clip_scores left empty: {curated.record.assigned:,} assigned clips, more than "
+            f"score_clips_max ({curated.options.score_clips_max:,})"
+        )
+        scores = pl.DataFrame(schema=CLIP_SCORES_SCHEMA)
+    acav.tables().write(CLIP_SCORES_TABLE, CLIP_SCORES_SHARD, scores)
 
 
 def _included_sources(shards: list[str]) -> str:
@@ -181,8 +204,10 @@ def curated_subset(
             "random_objective": extension.random_objective,
             "clustering_version": record.version,
             "seconds": round(extension.seconds, 3),
+            **(extension.auto or {}),
         },
         data_version=dg.DataVersion(f"{record.version}:{record.settings}:r{record.revision}"),
     )
+    _score_clips(context, acav, curated)
     yield _objective_check("curated_subset", record.objective, extension.random_objective,
-                           extension.added)  # fmt: skip
+                           extension.added, extension.candidates)  # fmt: skip

@@ -131,7 +131,7 @@ def test_plan_depends_on_the_seed_only():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (dict(n_classes=11), "n_classes=11"),
+        (dict(n_classes=17), "n_classes=17"),
         (dict(swap_fraction=1.5), "swap_fraction=1.5"),
         (dict(min_seconds=5.0, max_seconds=4.0), "min_seconds=5.0"),
         (dict(width=65), "width=65"),
@@ -152,3 +152,29 @@ def test_clip_truth_maps_each_clip_to_its_video(corpus):
     assert got.tolist() == [expected[2], expected[0], expected[2]]
     with pytest.raises(ValueError, match="not in the corpus truth"):
         clip_truth(["/nowhere/else.mp4"], truth)
+
+
+def test_every_one_of_the_sixteen_families_renders_sound_and_picture(tmp_path):
+    info = generate_corpus(tmp_path / "c", n_videos=16, swap_fraction=0.0, seed=1,
+                           n_jobs=2, **{**SMALL, "n_classes": 16})  # fmt: skip
+    truth = load_truth(info.root)
+    assert sorted(truth["visual_class"].to_list()) == list(range(16))
+    assert truth["sound_family"].n_unique() == truth["visual_family"].n_unique() == 16
+    for row in truth.iter_rows(named=True):
+        meta = probe(row["path"])
+        assert {s["codec_type"] for s in meta["streams"]} == {"video", "audio"}
+        assert float(meta["format"]["duration"]) == pytest.approx(row["duration_s"], abs=0.3)
+        assert spectral_centroid(row["path"]) > 0, row["sound_family"]
+
+
+def test_a_second_run_keeps_the_videos_and_another_plan_renders_them_again(tmp_path):
+    out = tmp_path / "c"
+    generate_corpus(out, n_videos=2, seed=1, **SMALL)
+    videos = sorted((out / "videos").glob("*.mp4"))
+    stamps = [v.stat().st_mtime_ns for v in videos]
+    videos[1].unlink()  # as if the first run had been stopped before it
+    generate_corpus(out, n_videos=2, seed=1, **SMALL)
+    assert videos[0].stat().st_mtime_ns == stamps[0] and videos[1].is_file()
+    generate_corpus(out, n_videos=2, seed=2, **SMALL)
+    assert videos[0].stat().st_mtime_ns != stamps[0]
+    assert load_truth(out)["video_id"].to_list() == [v.stem for v in videos]

@@ -38,6 +38,7 @@ def _rows(video: str) -> pl.DataFrame:
             "end_s": [5.0, 2.0],
             "media_path": [video, video],
             "media_start_s": [3.0, 0.0],
+            "contribution": [0.4, 1.2],
         }
     )
 
@@ -62,7 +63,8 @@ def test_export_writes_rank_ordered_csv_parquet_and_webdataset(
     )
     assert result.rows == 2
     csv = pl.read_csv(Path(result.folder) / "subset.csv")
-    assert csv.columns == ["rank", "clip_id", "video_id", "url", "start_s", "end_s"]
+    assert csv.columns == ["rank", "clip_id", "video_id", "url", "start_s", "end_s", "contribution"]
+    assert csv["contribution"].to_list() == [1.2, 0.4]
     assert csv["clip_id"].to_list() == ["v_0", "v_3000"]
     assert pl.read_parquet(Path(result.folder) / "subset.parquet").equals(csv)
     (tar_path,) = [f for f in result.files if f.endswith(".tar")]

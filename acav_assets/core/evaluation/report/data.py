@@ -20,11 +20,20 @@ from acav_assets.core.evaluation.report.previews import ClipPreview, extract_pre
 from acav_assets.core.export.rows import export_rows
 from acav_assets.core.selection.curated import load_merged_selection, read_curated_subset
 from acav_assets.core.selection.information import contingency, mutual_info
-from acav_assets.core.selection.pairing import parse_column
+from acav_assets.core.selection.pairing import is_primary, parse_column
+from acav_assets.core.selection.sharded import (
+    CLIP_SCORES_SCHEMA,
+    CLIP_SCORES_SHARD,
+    CLIP_SCORES_TABLE,
+    ESTIMATE_COLUMNS,
+    auto_target,
+)
 from acav_assets.core.selection.strategies import STRATEGIES
 from acav_assets.core.storage import StorageRoot
 
-N_PREVIEWS = 4
+# Clips shown at each end of the kept and of the dropped ones, by contribution: the clearest
+# and the borderline cases, for a person to judge by eye and ear.
+N_PREVIEWS = 3
 
 
 def _failures(tables: TableStore) -> list[tuple[str, str, int]]:
@@ -53,6 +62,14 @@ def best_pair(labels: pl.DataFrame, columns: Sequence[str], ks: Sequence[int]) -
     return a, v
 
 
+def _ends(frame: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The ``n`` highest and ``n`` lowest rows by contribution, highest first, once each."""
+    ordered = frame.sort("contribution", descending=True)
+    if ordered.height <= 2 * n:
+        return ordered
+    return pl.concat([ordered.head(n), ordered.tail(n)])
+
+
 def _previews(root: StorageRoot, rows: pl.DataFrame, caption: str) -> list[ClipPreview]:
     previews = []
     for row in rows.iter_rows(named=True):
@@ -63,7 +80,8 @@ def _previews(root: StorageRoot, rows: pl.DataFrame, caption: str) -> list[ClipP
                 start,
                 start + row["end_s"] - row["start_s"],
                 label=row["clip_id"],
-                caption=f"{caption}; {row['url']} @ {row['start_s']:.1f}s",
+                caption=f"{caption}, contribution {row['contribution']:+.3f}; "
+                f"{row['url']} @ {row['start_s']:.1f}s",
             )
         previews.append(preview)
     return previews
@@ -97,15 +115,16 @@ def build_report_data(
         table = contingency(
             chosen[pair[0]].to_numpy(), chosen[pair[1]].to_numpy(), k[pair[0]], k[pair[1]]
         )
-    ranked = export_rows(subset, tables.read("clips"), videos)
-    unselected = assigned.join(subset.select("clip_id"), on="clip_id", how="anti").sort("clip_id")
+    clips = tables.read("clips")
+    scores = tables.read(CLIP_SCORES_TABLE, [CLIP_SCORES_SHARD])
+    if "kept" not in scores.columns:
+        scores = pl.DataFrame(schema=CLIP_SCORES_SCHEMA)
+    kept = export_rows(_ends(subset, N_PREVIEWS), clips, videos)
+    dropped = scores.filter(~pl.col("kept"))
     bottom = export_rows(
-        unselected.head(N_PREVIEWS).with_columns(
-            pl.lit(-1).alias("rank"), pl.col("shard").alias("from_shard")
-        ),
-        tables.read("clips"),
-        videos,
+        _ends(dropped, N_PREVIEWS).with_columns(pl.lit(-1).alias("rank")), clips, videos
     )
+    primary = [(c, k) for c, k in zip(trained.columns, trained.ks, strict=True) if is_primary(c)]
     statuses = videos.group_by("status").len().sort("status")
     summary: dict[str, Any] = {f"videos {s}": int(n) for s, n in statuses.iter_rows()}
     summary.update(
@@ -113,8 +132,11 @@ def build_report_data(
             "videos": videos.height,
             "clips assigned": assigned.height,
             "clips selected": subset.height,
-            "clusterings": ", ".join(
-                f"{c} (k={k})" for c, k in zip(trained.columns, trained.ks, strict=True)
+            "clusterings": ", ".join(f"{c} (k={k})" for c, k in primary)
+            + (
+                f"; with the ensemble's variants {len(trained.columns)} in all"
+                if len(primary) < len(trained.columns)
+                else ""
             ),  # fmt: skip
             "clustering version": trained.version,
             "objective F(S), nats": float(trace[-1]) if trace.size else 0.0,
@@ -127,14 +149,25 @@ def build_report_data(
         objective_steps=STRATEGIES[strategy].trace_steps if strategy in STRATEGIES else "steps",
         contingency=table,
         contingency_pair=pair or ("audio clustering", "visual clustering"),
-        cluster_sizes={c: np.asarray(s) for c, s in trained.sample_sizes.items()},
+        cluster_sizes={c: np.asarray(trained.sample_sizes[c]) for c, _ in primary},
         failures=_failures(tables),
         stage_seconds=dict(stage_seconds or {}),
-        top_clips=_previews(root, ranked.head(N_PREVIEWS), "selected"),
-        bottom_clips=_previews(root, bottom, "not selected"),
+        top_clips=_previews(root, kept, "kept"),
+        bottom_clips=_previews(root, bottom, "dropped"),
+        contributions_kept=scores.filter(pl.col("kept"))["contribution"].to_numpy(),
+        contributions_dropped=dropped["contribution"].to_numpy(),
     )
+    winners = tables.read("shard_selections")
+    if set(ESTIMATE_COLUMNS) <= set(winners.columns):
+        winners = winners.filter(
+            (pl.col("clustering_version") == trained.version)
+            & pl.col("estimated_share").is_not_null()
+        )
+        if winners.height:
+            data.auto_size = auto_target(winners, assigned.height)
     if evaluation:
         data.true_set_size = int(evaluation["true_set_size"])
+        data.evaluated_auto_size = evaluation.get("auto_size")
         data.method_scores = [
             MethodScore(
                 name=name,

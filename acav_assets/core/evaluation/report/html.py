@@ -68,6 +68,10 @@ class ReportData:
     top_clips: Sequence[ClipPreview] = ()
     bottom_clips: Sequence[ClipPreview] = ()
     notes: Sequence[str] = ()
+    contributions_kept: np.ndarray | None = None
+    contributions_dropped: np.ndarray | None = None
+    auto_size: Mapping[str, Any] | None = None  # the curation's own estimate (--size auto)
+    evaluated_auto_size: Mapping[str, Any] | None = None  # the evaluation's, over seeds
 
 
 _CSS = """
@@ -216,6 +220,58 @@ def _stages_section(data: ReportData) -> str:
     return chart + _table(["stage", "seconds"], rows)
 
 
+def _auto_size_section(data: ReportData) -> str:
+    """The estimated share of corresponding clips, and next to it the true size where the
+    corpus has a truth."""
+    rows = []
+    if data.auto_size:
+        a = data.auto_size
+        rows.append(["this curation (--size auto)", a["estimated_size"],
+                     f"{a['estimated_share']:.3f} ({a['share_low']:.3f}-{a['share_high']:.3f})",
+                     "", ""])  # fmt: skip
+    if data.evaluated_auto_size:
+        a = data.evaluated_auto_size
+        share = a["estimated_share"]
+        rows.append([f"evaluation, {share['n']} seeds", a["estimated_size"],
+                     f"{share['mean']:.3f} +- {share['std']:.3f} "
+                     f"({a['share_low']:.3f}-{a['share_high']:.3f})",
+                     data.true_set_size if data.true_set_size is not None else "",
+                     f"{a['precision']['mean']:.3f}"])  # fmt: skip
+    if not rows:
+        return _missing("auto size (run with --size auto, or evaluate a corpus with a truth)")
+    header = ["estimate", "auto size", "share (range)", "true size", "precision at auto size"]
+    return _table(header, rows)
+
+
+def _contributions_section(data: ReportData) -> str:
+    """Histograms of the kept and the dropped clips' contributions on shared bins."""
+    kept, dropped = data.contributions_kept, data.contributions_dropped
+    if kept is None or dropped is None or not (len(kept) + len(dropped)):
+        return _missing("per-clip contributions")
+    values = np.concatenate([kept, dropped])
+    edges = np.histogram_bin_edges(values, bins=30)
+    centres = (edges[:-1] + edges[1:]) / 2
+    series = [
+        Series(f"{name} ({len(v)})", centres, np.histogram(v, bins=edges)[0] / max(len(v), 1))
+        for name, v in (("kept", kept), ("dropped", dropped))
+        if len(v)
+    ]
+    chart = line_chart(
+        series,
+        title="contribution of each clip to the subset",
+        xlabel="contribution (change of the subset's total information, nats)",
+        ylabel="share of clips",
+        marker_x=0.0,
+        marker_label="0",
+    )
+    rows = [
+        [name, len(v), float(np.median(v)), float(np.mean(v > 0))]
+        for name, v in (("kept", kept), ("dropped", dropped))
+        if len(v)
+    ]
+    return chart + _table(["clips", "count", "median", "share above 0"], rows)
+
+
 def _clip_card(clip: ClipPreview) -> str:
     image = (
         f'<img alt="{escape(clip.label)}" src="data:image/jpeg;base64,'
@@ -254,8 +310,10 @@ def report_html(data: ReportData) -> str:
         ("Cluster sizes", _clusters_section(data)),
         ("Failures by reason", _failures_section(data)),
         ("Time per stage", _stages_section(data)),
-        ("Top clips", _clips_section(data.top_clips, "top clips")),
-        ("Bottom clips", _clips_section(data.bottom_clips, "bottom clips")),
+        ("Auto size", _auto_size_section(data)),
+        ("Contributions of kept and dropped clips", _contributions_section(data)),
+        ("Kept clips", _clips_section(data.top_clips, "kept clips")),
+        ("Dropped clips", _clips_section(data.bottom_clips, "dropped clips")),
     ]
     body = "".join(
         f'<section id="{escape(title.lower().replace(" ", "-"))}"><h2>{escape(title)}</h2>'

@@ -115,7 +115,15 @@ def sample_data(previews: list[ClipPreview]) -> ReportData:
         stage_seconds={"generate": 60.0, "ingest": 12.5, "embed": 140.2, "select": 3.1},
         top_clips=previews,
         bottom_clips=previews[:1],
-    )
+        contributions_kept=rng.normal(1.0, 0.5, 200),
+        contributions_dropped=rng.normal(-0.5, 0.5, 200),
+        auto_size={"estimated_share": 0.52, "share_low": 0.49, "share_high": 0.55,
+                   "estimated_size": 208, "candidates": 400},
+        evaluated_auto_size={
+            "estimated_share": {"mean": 0.515, "std": 0.02, "n": 5}, "estimated_size": 206,
+            "share_low": 0.48, "share_high": 0.56, "precision": {"mean": 0.79},
+        },
+    )  # fmt: skip
 
 
 def test_report_loads_in_headless_chromium_without_errors_and_shows_its_plots(tmp_path, previews):
@@ -127,8 +135,13 @@ def test_report_loads_in_headless_chromium_without_errors_and_shows_its_plots(tm
     dom = chromium(tmp_path, "--dump-dom", Path(path).as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert page_errors(dom.stderr) == []
-    assert dom.stdout.count("<svg") == 6  # curves, objective, heatmap, 2 clusterings, stages
-    assert len(re.findall(r'<polyline class="series"', dom.stdout)) == 5
+    # curves, objective, heatmap, 2 clusterings, stages, contributions
+    assert dom.stdout.count("<svg") == 7
+    assert len(re.findall(r'<polyline class="series"', dom.stdout)) == 7
+    auto = re.search(r'<section id="auto-size">(.*?)</section>', dom.stdout).group(1)
+    assert "0.520 (0.490-0.550)" in auto and "0.515 +- 0.020" in auto
+    assert '<td class="num">200</td>' in auto and "0.790" in auto  # true size, precision
+    assert "kept (200)" in dom.stdout and "dropped (200)" in dom.stdout
     assert dom.stdout.count("<audio") == 3 and dom.stdout.count("data:image/jpeg;base64,") == 3
     assert "+0.150 over cca" in dom.stdout and "+0.310 over random" in dom.stdout
     assert "http://" not in dom.stdout.replace('xmlns="http://www.w3.org/2000/svg"', "")
