@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from acav_assets.core.export.options import ExportOptions
 from acav_assets.core.features.store import EmbeddingStore
+from acav_assets.core.media.containers import input_args
 from acav_assets.core.storage import StorageRoot, check_key
 
 # The ACAV100M form (video, start, end) plus our stable ids; `url` is the URL, or the local
@@ -41,7 +42,7 @@ def cut_clip(source: str, start_s: float, end_s: float, timeout_s: float = 120.0
         out = posixpath.join(tmp, "clip.mp4")
         command = [
             "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-ss", f"{start_s:.3f}", "-i", source, "-t", f"{end_s - start_s:.3f}",
+            "-ss", f"{start_s:.3f}", *input_args(source), "-t", f"{end_s - start_s:.3f}",
             "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", "-movflags", "+faststart",
             out,
         ]  # fmt: skip
