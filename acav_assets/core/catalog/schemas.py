@@ -81,11 +81,15 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("run_id", pa.string()),
         ]
     ),
-    # Shard key = export name; one row per exported clip.
+    # Shard key = export name; one row per exported clip: ok, or failed (its file could not
+    # be cut for the tar shards) with its reason.
     "exports": pa.schema(
         [
             ("clip_id", pa.string()),
             ("rank", pa.int64()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("detail", pa.string()),
             ("exported_at", _TS),
             ("run_id", pa.string()),
             ("code_version", pa.string()),
