@@ -117,14 +117,17 @@ class StorageRoot:
         self.remove_stale_temps(parent)
         temp = posixpath.join(parent, f".{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
         try:
-            with self.fs.open(temp, mode) as handle:
-                yield handle
-                if self.is_local:
+            if self.is_local:  # the OS's own calls: fsync needs the descriptor
+                with open(temp, mode) as handle:
+                    yield handle
                     handle.flush()
                     os.fsync(handle.fileno())
-            self.fs.mv(temp, path)
-            if self.is_local:
+                os.replace(temp, path)
                 _fsync_folder(parent)
+            else:
+                with self.fs.open(temp, mode) as handle:
+                    yield handle
+                self.fs.mv(temp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(temp)

@@ -56,6 +56,7 @@ _UNREADABLE = (
 class QueryRefused(ValueError):
     """SQL that ``Catalog.query`` does not run, and why."""
 
+
 _DUCKDB_TYPES = {
     "string": "VARCHAR",
     "large_string": "VARCHAR",
