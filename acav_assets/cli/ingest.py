@@ -85,7 +85,7 @@ def ingest(
     checked(options.validate)
     loaded = checked_manifests(manifests)
     prefixes = shard_prefixes(loaded)
-    downloads = any(m.rows["url"].is_not_null().any() for m in loaded)
+    downloads = any(m.n_urls for m in loaded)
     if downloads and not (stack := download_stack(home, replace(download, proxy=proxy))).ok:
         problems = escape("; ".join(stack.problems))
         stderr.print(f"[yellow]warning:[/] download stack degraded (acav doctor): {problems}")

@@ -111,6 +111,9 @@ def conform(table: str, data: pa.Table) -> pa.Table:
     for field in schema:
         if field.name in data.column_names:
             column = data.column(field.name)
+            if column.type == field.type:
+                columns.append(column)
+                continue
             try:
                 columns.append(column.cast(field.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
