@@ -58,8 +58,7 @@ def test_repository_snapshot_holds_no_secret_of_the_environment():
 
 def test_a_plain_value_in_a_resource_would_show_in_the_snapshot():
     """The test above can fail: a value given to the resource itself is in the snapshot."""
-    defs = dg.Definitions(
-        assets=[dg.AssetSpec("a")], resources={"acav": AcavHome(proxy_url=MARKERS["ACAV_PROXY_URL"])}
-    )
+    leaky = AcavHome(proxy_url=MARKERS["ACAV_PROXY_URL"])
+    defs = dg.Definitions(assets=[dg.AssetSpec("a")], resources={"acav": leaky})
     text = serialize_value(RepositorySnap.from_def(defs.get_repository_def()))
     assert "marker-proxy-pass-0004" in text

@@ -7,7 +7,6 @@ import os
 import subprocess
 import time
 
-import pytest
 import yt_dlp
 from yt_dlp.extractor.youtube.jsc._director import initialize_jsc_director
 
