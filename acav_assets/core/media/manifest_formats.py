@@ -140,7 +140,7 @@ def _is_number(text: str) -> bool:
 
 
 def _header(
-    source: str, line: int, first: list[str], is_comment: bool, youtube_id: Any
+    source: str, line: int, first: list[str], youtube_id: Any
 ) -> tuple[list[str] | None, dict[str, float], bool]:
     """What the first row says: ``(header, implied fields, whether the row is data)``;
     header ``None`` for a one-column list of bare lines."""
@@ -151,8 +151,6 @@ def _header(
         if repeated:
             raise ManifestError(source, line, f"repeated columns {repeated}")
         return names, {}, False
-    if is_comment:
-        raise ManifestError(source, line, "a comment header that names no known column")
     if len(first) == 3 and _is_number(first[1]) and _is_number(first[2]):
         return ["youtube_id", "start", "end"], {}, True  # the ACAV100M list as published
     if (
@@ -230,9 +228,9 @@ def _csv_batches(
             if not layout.decided:
                 layout.decided = True
                 if layout.comment_header is not None:
-                    found = _header(source, *layout.comment_header, True, youtube_id)
+                    found = _header(source, *layout.comment_header, youtube_id)
                 else:
-                    found = _header(source, line, row, False, youtube_id)
+                    found = _header(source, line, row, youtube_id)
                 layout.header, implied, is_data = found[0], found[1], found[2]
                 layout.clip_length = implied.get("clip_length")
                 if not is_data and layout.comment_header is None:
