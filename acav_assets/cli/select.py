@@ -9,6 +9,7 @@ import typer
 
 from acav_assets.cli.app import app
 from acav_assets.cli.common import opt, print_summary, stderr
+from acav_assets.cli.pipeline import checked
 from acav_assets.core.selection.options import SelectionOptions as Select
 
 
@@ -31,28 +32,33 @@ def select(
     estimator: Annotated[str, opt(Select, "estimator")] = Select.estimator,
     seed: Annotated[int, opt(Select, "seed")] = Select.seed,
 ) -> None:
-    """Select the clips whose audio and visual clusterings share the most information."""
+    """Select the clips whose audio and visual clusterings share the most information. Any
+    integer labels do (each column is relabelled 0..k-1)."""
     import numpy as np
     import polars as pl
     from rich.progress import Progress
 
-    from acav_assets.core.selection import BatchGreedySelector, parse_column
+    from acav_assets.core.selection import STRATEGIES, BatchGreedySelector, read_assignments
     from acav_assets.core.storage import StorageRoot
 
     if (ratio is None) == (size is None):
         raise typer.BadParameter("give exactly one of --ratio or --size", param_hint="--ratio")
-    frame = pl.read_parquet(assignments)
-    if "clip_id" not in frame.columns:
-        raise typer.BadParameter(f"{assignments} has no clip_id column", param_hint="--assignments")
-    columns = [c for c in frame.columns if c != "clip_id"]
+    options = Select(
+        pairing=pairing, batch_size=batch_size, top_k=top_k, strategy=strategy,
+        estimator=estimator, seed=seed, size=size, ratio=ratio,
+    )  # fmt: skip
+    checked(lambda: options.validate(STRATEGIES))
     try:
-        for column in columns:
-            parse_column(column)
+        table = read_assignments(assignments)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--assignments") from None
+    columns = table.columns
+    try:
         selector = BatchGreedySelector(
             n_select=size, ratio=ratio, pairing=pairing, batch_size=batch_size, top_k=top_k,
             strategy=strategy, estimator=estimator, exact=exact, seed=seed,
         )  # fmt: skip
-        labels = frame.select(columns).to_numpy()
+        labels = table.labels
         with Progress(console=stderr, transient=True) as bar:
             task = bar.add_task("selecting", total=None)
             selector.fit(
@@ -63,7 +69,7 @@ def select(
         raise typer.BadParameter(str(error), param_hint="--assignments") from None
     result = pl.DataFrame(
         {
-            "clip_id": frame["clip_id"].gather(selector.order_),
+            "clip_id": table.clip_ids.gather(selector.order_),
             "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
         }
     )
@@ -72,7 +78,7 @@ def select(
         result.write_parquet(handle)
     print_summary(
         {
-            "candidates": frame.height,
+            "candidates": len(table.clip_ids),
             "selected": len(selector.order_),
             "pairs": len(selector.pairs_),
             "objective": selector.objective_,

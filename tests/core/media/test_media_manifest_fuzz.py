@@ -29,8 +29,11 @@ from acav_assets.core.media.manifest import (
 )
 from acav_assets.core.media.manifest_formats import ALIASES
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                       HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 _YOUTUBE = "dQw4w9WgXcQ"
 
 
