@@ -361,7 +361,7 @@ def text_batches(source: str, handle: IO[bytes], batch_rows: int) -> Iterator[Ra
 def parquet_batches(source: str, handle: IO[bytes], batch_rows: int) -> Iterator[RawBatch]:
     """Parquet rows, one batch in memory at a time; the line is the row's number."""
     try:
-        parquet = pq.ParquetFile(handle)
+        parquet = pq.ParquetFile(handle, pre_buffer=False)  # one batch in memory, not the file
         names = [name.lower() for name in parquet.schema_arrow.names]
     except Exception as error:  # pyarrow raises several types for a broken file
         raise ManifestError(source, None, f"not a readable Parquet file: {error}") from error

@@ -119,23 +119,10 @@ def _numbered(batches: Iterator[pa.RecordBatch], shard_size: int) -> Iterator[pa
         yield batch.append_column(_SHARD, pa.array(shards))
 
 
-def _sharded(
-    con: duckdb.DuckDBPyConnection,
-    rows: duckdb.DuckDBPyRelation,
-    in_order: Callable[[], Iterator[pa.RecordBatch]],
-    shard_size: int,
-) -> Iterator[tuple[int, pa.Table]]:
-    """``(index, rows)`` of each shard in order, one shard in memory at a time. ``in_order``
-    reads ``rows`` in file order: a list that names each video once (most do) is cut as it
-    is read; otherwise DuckDB numbers the videos by their first line and sorts."""
-    con.register("rows", rows)
-    ((repeated,),) = con.sql(_REPEATS).fetchall()
-    if repeated:
-        reader = con.sql(_PLAN, params={"size": shard_size}).to_arrow_reader(65_536)
-    else:
-        reader = _numbered(in_order(), shard_size)
+def _cut(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.Table]]:
+    """Rows in shard order as ``(index, rows)`` of each shard, one shard at a time."""
     current, pieces = None, []
-    for batch in reader:
+    for batch in batches:
         table = pa.Table.from_batches([batch])
         shards = table.column(_SHARD).to_numpy()
         starts = [0, *(np.flatnonzero(np.diff(shards)) + 1).tolist()]
@@ -150,6 +137,27 @@ def _sharded(
         yield current, pa.concat_tables(pieces).drop([_SHARD])
 
 
+def _sharded(
+    scratch: str,
+    rows: Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation],
+    in_order: Callable[[], Iterator[pa.RecordBatch]],
+    shard_size: int,
+) -> Iterator[tuple[int, pa.Table]]:
+    """``(index, rows)`` of each shard in order, one shard in memory at a time. ``rows``
+    gives DuckDB the manifest's rows, ``in_order`` reads them in file order: a list that
+    names each video once (most do) is cut as it is read; otherwise DuckDB numbers the
+    videos by their first line and sorts."""
+    with _planner(scratch) as con:
+        con.register("rows", rows(con))
+        ((repeated,),) = con.sql(_REPEATS).fetchall()
+    if not repeated:
+        yield from _cut(_numbered(in_order(), shard_size))
+        return
+    with _planner(scratch) as con:
+        con.register("rows", rows(con))
+        yield from _cut(con.sql(_PLAN, params={"size": shard_size}).to_arrow_reader(65_536))
+
+
 def shard_manifest(
     manifest: Manifest, shard_size: int = IngestOptions.shard_size
 ) -> list[ManifestShard]:
@@ -157,11 +165,14 @@ def shard_manifest(
     _check_shard_size(shard_size)
     prefix = shard_prefix(manifest.source, manifest.sha256)
     arrow = manifest.rows.to_arrow()
-    with tempfile.TemporaryDirectory(prefix="acav-shards-") as scratch, _planner(scratch) as con:
+    with tempfile.TemporaryDirectory(prefix="acav-shards-") as scratch:
         return [
             ManifestShard(check_key("shard", f"{prefix}-{index:05d}"), index, pl.from_arrow(table))
             for index, table in _sharded(
-                con, con.from_arrow(arrow), lambda: iter(arrow.to_batches(65_536)), shard_size
+                scratch,
+                lambda con: con.from_arrow(arrow),
+                lambda: iter(arrow.to_batches(65_536)),
+                shard_size,
             )
         ]
 
@@ -211,10 +222,15 @@ def register_manifest(
 
         pending: collections.deque[Future[str]] = collections.deque()
         try:
-            with _planner(scratch) as con, ThreadPoolExecutor(_WRITERS) as pool:
-                rows = con.read_parquet(spill)
-                in_order = pq.ParquetFile(spill).iter_batches
-                for index, table in _sharded(con, rows, in_order, shard_size):
+            with ThreadPoolExecutor(_WRITERS) as pool:
+                shards = _sharded(
+                    scratch,
+                    lambda con: con.read_parquet(spill),
+                    # pre_buffer would read the whole file into memory first
+                    lambda: pq.ParquetFile(spill, pre_buffer=False).iter_batches(),
+                    shard_size,
+                )
+                for index, table in shards:
                     pending.append(pool.submit(write, index, table))
                     while len(pending) > 2 * _WRITERS or (pending and pending[0].done()):
                         written.append(pending.popleft().result())
