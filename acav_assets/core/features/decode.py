@@ -2,6 +2,12 @@
 
 Each clip becomes either the extractor's input plus quality measures (audio RMS level,
 frame difference, mean luma) or a reason code: a clip that cannot be decoded is data.
+
+torchcodec is given an open file, not a path: ffmpeg then reads that file through it and
+cannot open any other (a playlist that names files or URLs finds none), the same guard as
+the protocol whitelist of acav's own ffmpeg calls. Frames are found by their timestamps
+(``seek_mode="exact"``, one scan of the file's index), not from a nominal frame rate, which
+names frames a variable-frame-rate video does not have.
 """
 
 from __future__ import annotations
@@ -72,21 +78,22 @@ def _check_source(path: str, start_s: float, end_s: float) -> None:
 def decode_frames(path: str, start_s: float, end_s: float, num_frames: int) -> torch.Tensor:
     """uint8 ``(num_frames, 3, H, W)`` sampled uniformly over ``[start_s, end_s)``."""
     _check_source(path, start_s, end_s)
-    try:
-        decoder = VideoDecoder(path, seek_mode="approximate", num_ffmpeg_threads=1)
-    except (RuntimeError, ValueError, OSError) as error:
-        raise _failure(error, "video") from error
-    duration = decoder.metadata.duration_seconds or end_s
-    if start_s >= duration:
-        raise ClipDecodeError(
-            Reason.WINDOW_OUT_OF_RANGE, f"window starts at {start_s}s, video lasts {duration}s"
-        )
-    last = max(0.0, duration - 1e-3)
-    times = [min(t, last) for t in sample_times(start_s, min(end_s, duration), num_frames)]
-    try:
-        return decoder.get_frames_played_at(seconds=times).data
-    except (RuntimeError, IndexError, ValueError, OSError) as error:
-        raise _failure(error, "video") from error
+    with open(path, "rb") as source:
+        try:
+            decoder = VideoDecoder(source, seek_mode="exact", num_ffmpeg_threads=1)
+        except (RuntimeError, ValueError, OSError) as error:
+            raise _failure(error, "video") from error
+        duration = decoder.metadata.duration_seconds or end_s
+        if start_s >= duration:
+            raise ClipDecodeError(
+                Reason.WINDOW_OUT_OF_RANGE, f"window starts at {start_s}s, video lasts {duration}s"
+            )
+        last = max(0.0, duration - 1e-3)
+        times = [min(t, last) for t in sample_times(start_s, min(end_s, duration), num_frames)]
+        try:
+            return decoder.get_frames_played_at(seconds=times).data
+        except (RuntimeError, IndexError, ValueError, OSError) as error:
+            raise _failure(error, "video") from error
 
 
 def decode_audio(path: str, start_s: float, end_s: float, sample_rate: int) -> torch.Tensor:
@@ -94,8 +101,9 @@ def decode_audio(path: str, start_s: float, end_s: float, sample_rate: int) -> t
     samples; a window that runs past the end of the stream is padded with silence."""
     _check_source(path, start_s, end_s)
     try:
-        decoder = AudioDecoder(path, sample_rate=sample_rate, num_channels=1)
-        samples = decoder.get_samples_played_in_range(start_s, end_s).data
+        with open(path, "rb") as source:
+            decoder = AudioDecoder(source, sample_rate=sample_rate, num_channels=1)
+            samples = decoder.get_samples_played_in_range(start_s, end_s).data
     except (RuntimeError, ValueError, OSError) as error:
         raise _failure(error, "audio") from error
     wave = samples.mean(dim=0) if samples.ndim == 2 else samples
