@@ -26,6 +26,9 @@ _SECRET_NAMES = frozenset(
 _SECRET_WORDS = re.compile(r"signature|token|secret|password|credential|hdnts|hdnea")
 # name=value after ? or & (or ; in some CDNs), up to the next separator, quote or space
 _PARAMETER = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;#\s\"'<>]+)=(?P<value>[^&;#\s\"'<>]*)")
+# a parameter whose name a shortened message cut ("X-Amz-Credent...oken=..." in yt-dlp's
+# logs): its name cannot be known, so its value is masked
+_CUT = re.compile(r"(?P<lead>\.\.\.|…)(?P<name>[^=&;#\s\"'<>]*)=(?P<value>[^&;#\s\"'<>]*)")
 MASK = "***"
 
 
@@ -39,9 +42,10 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     if "=" not in text:
         return text
-    return _PARAMETER.sub(
+    text = _PARAMETER.sub(
         lambda m: f"{m['lead']}{m['name']}={MASK}" if _is_secret(m["name"]) else m[0], text
     )
+    return _CUT.sub(lambda m: f"{m['lead']}{m['name']}={MASK}", text)
 
 
 def redact_optional(text: str | None) -> str | None:

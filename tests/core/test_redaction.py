@@ -47,3 +47,10 @@ def test_redacted_text_never_holds_the_secret(secret, name, user):
     clean = redact(f"failed: {url} (twice: {url})")
     assert secret not in clean
     assert clean.count(MASK) == 4 and "a=1" in clean and "b=2" in clean
+
+
+def test_a_parameter_whose_name_a_shortened_message_cut_is_masked():
+    text = "Extracting URL: http://h/v.mp4?X-Amz-Signature=***&X-Amz-Credent...oken=abc&id=7"
+    assert redact(text) == (
+        "Extracting URL: http://h/v.mp4?X-Amz-Signature=***&X-Amz-Credent...oken=***&id=7"
+    )

@@ -80,8 +80,8 @@ def format_urls(info: dict[str, Any]) -> Iterator[str]:
 
 
 class _CheckedRequestsRH(RequestsRH):
-    """yt-dlp's requests handler, checking each request and each redirect before it is
-    followed (only http(s); and only global addresses where ``refuse_private``)."""
+    """yt-dlp's requests handler, checking each redirect before it is followed (only
+    http(s); and only global addresses where ``refuse_private``)."""
 
     refuse_private: ClassVar[bool] = False
 
@@ -96,10 +96,6 @@ class _CheckedRequestsRH(RequestsRH):
         session.hooks["response"].append(self._check_redirect)
         return session
 
-    def _send(self, request: Any) -> Any:
-        check_url(request.url, refuse_private=self.refuse_private)
-        return super()._send(request)
-
 
 class _PublicOnlyRequestsRH(_CheckedRequestsRH):
     refuse_private = True
@@ -109,10 +105,17 @@ class CheckedYoutubeDL(yt_dlp.YoutubeDL):
     """A ``YoutubeDL`` whose every request goes through the checked handler and no other, so
     nothing it fetches escapes the check."""
 
-    handler: ClassVar[type[RequestsRH]] = _CheckedRequestsRH
+    handler: ClassVar[type[_CheckedRequestsRH]] = _CheckedRequestsRH
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
         return super().build_request_director([self.handler], preferences)
+
+    def urlopen(self, req: Any) -> Any:
+        """Every request yt-dlp makes (pages, media, fragments) passes here first; checked
+        here rather than in the handler, whose errors the request director rewraps."""
+        url = req if isinstance(req, str) else getattr(req, "url", None) or req.get_full_url()
+        check_url(url, refuse_private=self.handler.refuse_private)
+        return super().urlopen(req)
 
 
 class PublicOnlyYoutubeDL(CheckedYoutubeDL):

@@ -37,18 +37,19 @@ _SOLVER_PROBE = "{lib}\nObject.assign(globalThis, lib);\n{core}\nconsole.log(typ
 
 
 class YtdlpLog:
-    """Routes yt-dlp's messages to logging instead of stdout/stderr."""
+    """Routes yt-dlp's messages to logging instead of stdout/stderr, without the credentials
+    of the URLs they quote."""
 
     def debug(self, message: str) -> None:
-        log.debug("yt-dlp: %s", message)
+        log.debug("yt-dlp: %s", redact(message))
 
     info = debug
 
     def warning(self, message: str) -> None:
-        log.debug("yt-dlp warning: %s", message)
+        log.debug("yt-dlp warning: %s", redact(message))
 
     def error(self, message: str) -> None:
-        log.debug("yt-dlp error: %s", message)
+        log.debug("yt-dlp error: %s", redact(message))
 
 
 @functools.cache
