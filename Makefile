@@ -14,7 +14,7 @@ ACAV_HOME ?= $(CURDIR)/.acav
 DAGSTER_HOME ?= $(if $(findstring ://,$(ACAV_HOME)),$(HOME)/.cache/acav/dagster,$(ACAV_HOME)/dagster)
 export ACAV_HOME DAGSTER_HOME
 
-.PHONY: setup system-deps demo test dev
+.PHONY: setup system-deps demo test dev images deploy-check
 
 setup: system-deps $(STAMP)
 
@@ -50,3 +50,11 @@ dev: setup
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deployments/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dg dev -h 127.0.0.1 -p 3000
+
+# The images and the checks that run them (deployments/README.md, "Built and run here"): slower
+# than `make test`, which runs neither. Both need root and podman; `images` also debootstrap.
+images:
+	@deployments/build-local.sh
+
+deploy-check: setup
+	@$(BIN)/python deployments/deploy_check.py

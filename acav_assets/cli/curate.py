@@ -34,13 +34,11 @@ from acav_assets.core.evaluation.options import EvaluationOptions
 from acav_assets.core.export.options import ExportOptions
 from acav_assets.core.media.options import IngestOptions
 from acav_assets.core.selection.options import SelectionOptions
-from acav_assets.core.storage import StorageRoot
 
 
 def _curation(sources: list[str], out: str, **options: Any):
     """The typed request (``options``: the domains' option objects), checked in core before
     any work."""
-    from acav_assets.core.selection import STRATEGIES
     from acav_assets.defs.local import Curation
 
     curation = Curation(
@@ -49,7 +47,7 @@ def _curation(sources: list[str], out: str, **options: Any):
         **options,
     )
     checked(curation.clustering.resolved_k)
-    checked(lambda: curation.selection.validate(STRATEGIES))
+    checked(curation.selection.validate)
     checked(curation.ingest.validate)
     return curation
 
@@ -142,6 +140,8 @@ def _evaluate(
             size = result["true_set_size"]
             curate_shards(run, replace(curation, selection=replace(curation.selection, size=size)),
                           shards)  # fmt: skip
+            from acav_assets.core.storage import StorageRoot
+
             copy = StorageRoot(os.path.abspath(out))
             copy.write_bytes(copy.path("evaluation.json"), json.dumps(result, indent=2).encode())
             precision = {name: m["precision"] for name, m in result["methods"].items()}

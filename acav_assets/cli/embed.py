@@ -44,6 +44,7 @@ def embed(
     batch_size: Annotated[int, opt(Features, "batch_size", min=1)] = Features.batch_size,
     num_workers: Annotated[int, opt(Features, "num_workers", min=0)] = Features.num_workers,
     device: Annotated[str, opt(Features, "device")] = Features.device,
+    precision: Annotated[str, opt(Features, "precision")] = Features.precision,
     threads: Annotated[
         int | None,
         typer.Option(min=1, help="CPU threads for the networks (default: cores not decoding)."),
@@ -62,7 +63,7 @@ def embed(
     options = FeatureOptions(
         audio_extractor=audio, visual_extractor=visual, audio_weights=audio_weights,
         visual_weights=visual_weights, weights_cache=weights_cache, batch_size=batch_size,
-        num_workers=num_workers, device=device,
+        num_workers=num_workers, device=device, precision=precision,
     )  # fmt: skip
     checked(lambda: options.validate(modalities))
     # one core per decoding worker, the rest for the networks: oversubscribed threads spin

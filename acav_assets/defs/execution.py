@@ -29,6 +29,8 @@ GPU_TOLERATIONS: list[dict[str, str]] = [
     {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 ]
 
+SHM_VOLUME = "dshm"
+
 # Run tags the queued run coordinator limits (tag_concurrency_limits in deployments/dagster*.yaml
 # and the Helm values): runs that download, and runs that hold GPUs, each have their own cap.
 DOWNLOAD_RUN_TAG = ("acav/downloads", "true")
@@ -50,13 +52,21 @@ def _quantity(name: str, value: str) -> str:
 
 
 def k8s_op_tags(
-    *, cpu: str, memory: str, gpu: int = 0, ephemeral_storage: str | None = None
+    *,
+    cpu: str,
+    memory: str,
+    gpu: int = 0,
+    ephemeral_storage: str | None = None,
+    shared_memory: str | None = None,
 ) -> dict[str, Any]:
     """The ``dagster-k8s/config`` op tag for a step's pod.
 
     Requests equal limits (Guaranteed QoS): a batch step is then the last to be evicted and the
     namespace quota counts exactly what it runs. ``gpu > 0`` adds ``nvidia.com/gpu`` and pins
-    the pod to the GPU pool; ``ephemeral_storage`` reserves node disk for media scratch files.
+    the pod to the GPU pool; ``ephemeral_storage`` reserves node disk for media scratch files;
+    ``shared_memory`` mounts a memory-backed ``/dev/shm`` of that size (counted in ``memory``):
+    a container's own is 64 MB, too small for the batches PyTorch's DataLoader workers hand
+    over through it.
     """
     quantities = {"cpu": _quantity("cpu", cpu), "memory": _quantity("memory", memory)}
     if ephemeral_storage is not None:
@@ -65,14 +75,20 @@ def k8s_op_tags(
         raise ValueError(f"gpu={gpu!r} must be a whole number of GPUs >= 0")
     if gpu:
         quantities[GPU_RESOURCE] = str(gpu)
-    config: dict[str, Any] = {
-        "container_config": {"resources": {"requests": dict(quantities), "limits": quantities}}
-    }
+    container: dict[str, Any] = {"resources": {"requests": dict(quantities), "limits": quantities}}
+    pod: dict[str, Any] = {}
     if gpu:
-        config["pod_spec_config"] = {
-            "node_selector": dict(GPU_NODE_SELECTOR),
-            "tolerations": [dict(t) for t in GPU_TOLERATIONS],
-        }
+        pod["node_selector"] = dict(GPU_NODE_SELECTOR)
+        pod["tolerations"] = [dict(t) for t in GPU_TOLERATIONS]
+    if shared_memory is not None:
+        size = _quantity("shared_memory", shared_memory)
+        pod["volumes"] = [
+            {"name": SHM_VOLUME, "empty_dir": {"medium": "Memory", "size_limit": size}}
+        ]
+        container["volume_mounts"] = [{"name": SHM_VOLUME, "mount_path": "/dev/shm"}]
+    config: dict[str, Any] = {"container_config": container}
+    if pod:
+        config["pod_spec_config"] = pod
     return {K8S_CONFIG_TAG: config}
 
 

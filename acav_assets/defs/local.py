@@ -286,7 +286,10 @@ def embed_pending(
         raise PipelineError(f"shards {unknown} have no clips; known: {known}")
     extractors = {
         features.MODALITY_ASSETS[m]: get_extractor(
-            options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+            options.extractor(m),
+            weights=options.weights(m),
+            cache_dir=options.weights_cache,
+            precision=options.precision,
         )
         for m in modalities
     }

@@ -51,7 +51,7 @@ def test_the_graph_holds_the_pipeline_assets_the_sql_models_and_their_checks() -
                            "shard_selection", "videos", "visual_embeddings"]  # fmt: skip
     assert sorted(job.name for job in defs.jobs) == JOBS
     assert sorted(s.name for s in defs.sensors) == ["curation_sensor", "new_manifest_sensor"]
-    assert [s.name for s in defs.schedules] == ["publish_schedule"]
+    assert sorted(s.name for s in defs.schedules) == ["publish_schedule", "retry_deferred_schedule"]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {"media", "features", "clustering", "selection", "export", "evaluation",
                       "catalog"}  # fmt: skip

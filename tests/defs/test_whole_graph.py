@@ -77,3 +77,16 @@ def test_the_local_instance_reads_the_instance_file_that_make_dev_installs(
     instance = local_instance(AcavHome(root=str(tmp_path / "home")))
     assert Path(instance.root_directory) == folder
     assert "DAGSTER_HOME" not in os.environ
+
+
+def test_ingest_takes_the_cluster_cookies_only_when_their_optional_secret_is_mounted(
+    tmp_path: Path,
+):
+    from acav_assets.defs.media.assets import IngestConfig, checked_ingest_options
+
+    absent = AcavHome(root=str(tmp_path), ytdlp_cookies=str(tmp_path / "absent" / "c.txt"))
+    assert checked_ingest_options(IngestConfig(), absent).download.cookies_file is None
+    mounted = tmp_path / "cookies.txt"
+    mounted.write_text("# Netscape HTTP Cookie File\n")
+    present = AcavHome(root=str(tmp_path), ytdlp_cookies=str(mounted))
+    assert checked_ingest_options(IngestConfig(), present).download.cookies_file == str(mounted)

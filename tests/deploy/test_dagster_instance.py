@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import kubernetes
 import pytest
+import sqlalchemy
 import yaml
 from dagster._config import validate_config
 from dagster._core.errors import DagsterInvalidConfigError
@@ -18,6 +19,7 @@ from dagster_k8s.job import (
     UserDefinedDagsterK8sConfig,
     construct_dagster_k8s_job,
 )
+from dagster_postgres.utils import get_conn_string
 from deploy_files import DEPLOYMENTS, validate_k8s
 
 from acav_assets.defs.execution import DOWNLOAD_RUN_TAG, GPU_RUN_TAG
@@ -92,6 +94,18 @@ def test_k8s_instance_keeps_dagster_state_in_postgres(k8s_instance):
     db = k8s_instance["storage"]["postgres"]["postgres_db"]
     assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
     assert k8s_instance["run_launcher"]["class"] == "K8sRunLauncher"
+
+
+def test_k8s_instance_and_chart_reach_postgres_through_the_installed_driver(
+    k8s_instance, helm_values
+):
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; dagster-postgres ships psycopg2.
+    Building the engine imports the driver and connects to nothing."""
+    db = k8s_instance["storage"]["postgres"]["postgres_db"]
+    literal = {"username": "u", "password": "p", "hostname": "127.0.0.1", "db_name": "d"}
+    url = get_conn_string(**{**db, **literal})
+    assert sqlalchemy.create_engine(url).dialect.driver == "psycopg2"
+    assert helm_values["postgresql"]["postgresqlScheme"] == db["scheme"]
 
 
 def test_k8s_run_pod_built_from_the_instance_is_a_valid_kubernetes_job(k8s_instance):

@@ -26,6 +26,7 @@ from acav_assets.defs.execution import (
     GPU_RESOURCE,
     GPU_TOLERATIONS,
     K8S_CONFIG_TAG,
+    SHM_VOLUME,
     build_executor,
     executor_for,
     k8s_op_tags,
@@ -71,6 +72,23 @@ def test_cpu_step_asks_for_cpu_and_memory_and_no_gpu():
     assert "nodeSelector" not in pod and "tolerations" not in pod
 
 
+def test_shared_memory_mounts_a_memory_backed_dev_shm_of_that_size():
+    pod = _step_pod(k8s_op_tags(cpu="4", memory="16Gi", shared_memory="2Gi"))
+    (volume,) = [v for v in pod["volumes"] if v["name"] == SHM_VOLUME]
+    assert volume["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": SHM_VOLUME, "mountPath": "/dev/shm"} in mounts
+    assert "nodeSelector" not in pod
+
+
+def test_embedding_step_gets_shared_memory_for_its_loader_workers():
+    from acav_assets.defs.features.assets import embedded_shard
+
+    config = get_user_defined_k8s_config(embedded_shard.op.tags)
+    assert [v["name"] for v in config.pod_spec_config["volumes"]] == [SHM_VOLUME]
+    assert config.container_config["volume_mounts"][0]["mount_path"] == "/dev/shm"
+
+
 @given(
     cpu=st.sampled_from(["250m", "1", "2.5", "16"]),
     memory=st.sampled_from(["512Mi", "4Gi", "1e9", "64G"]),
@@ -95,6 +113,7 @@ def test_gpu_appears_in_tags_exactly_when_asked(cpu, memory, gpu):
         ({"cpu": "1", "memory": "1Gi", "gpu": -1}, "gpu=-1"),
         ({"cpu": "1", "memory": "1Gi", "gpu": 1.5}, "gpu=1.5"),
         ({"cpu": "1", "memory": "1Gi", "ephemeral_storage": ""}, "ephemeral_storage=''"),
+        ({"cpu": "1", "memory": "1Gi", "shared_memory": "2GB"}, "shared_memory='2GB'"),
     ],
 )
 def test_bad_resource_request_names_the_value(kwargs, named):

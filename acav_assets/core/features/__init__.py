@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "extract": [
             "ExtractionResult",
+            "extract_clips",
             "extract_shard",
         ],
         "options": [

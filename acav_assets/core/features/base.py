@@ -6,6 +6,7 @@ DataLoader workers (which only run ``prepare`` on decoded media) and tests build
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
+from acav_assets.core.features.options import FeatureOptions
 from acav_assets.core.features.weights import fetch_weights, file_sha256
 
 Modality = Literal["audio", "visual"]
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "fp16")  # auto: fp16 on a GPU, fp32 on the CPU
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Extractor(ABC):
     modality: ClassVar[Modality]
     layers: ClassVar[tuple[tuple[str, int], ...]]
     input: ClassVar[InputSpec]
+    # How media become network input, where that changed the embeddings since the first
+    # release (1): a new recipe is a new version, so stored shards are recomputed.
+    recipe: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -60,16 +66,21 @@ class Extractor(ABC):
         weights: str | None = None,
         device: str = "cpu",
         cache_dir: str | None = None,
+        precision: str = FeatureOptions.precision,
     ) -> None:
         self.weights = weights
         self.device = device
         self.cache_dir = cache_dir
+        self.precision = precision
         self._module: torch.nn.Module | None = None
         self._device: torch.device | None = None
         self._weights_path: str | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(weights={self.weights!r}, device={self.device!r})"
+        return (
+            f"{type(self).__name__}(weights={self.weights!r}, device={self.device!r}, "
+            f"precision={self.precision!r})"
+        )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -93,8 +104,11 @@ class Extractor(ABC):
 
     @property
     def version(self) -> str:
-        """``<name>-<first 12 hex of the weights' sha256>``: new weights, new version."""
-        return f"{self.name}-{file_sha256(self.weights_path)[:12]}"
+        """``<name>-<first 12 hex of the weights' sha256>``, then ``-r<recipe>`` from the
+        second recipe on: new weights or new inputs, new version. Device and precision are
+        not in it: they move embeddings far less than content does (tests/.../test_gpu.py)."""
+        version = f"{self.name}-{file_sha256(self.weights_path)[:12]}"
+        return version if self.recipe == 1 else f"{version}-r{self.recipe}"
 
     @property
     def layer_names(self) -> list[str]:
@@ -113,7 +127,7 @@ class Extractor(ABC):
     @abstractmethod
     def prepare(self, media: torch.Tensor) -> torch.Tensor:
         """Decoded media of one clip (uint8 frames ``(T, 3, H, W)`` or a float waveform in
-        [-1, 1]) to the network input of that clip, on the CPU."""
+        [-1, 1]) to the network input of that clip, on the device the media are on."""
 
     @abstractmethod
     def _forward(self, module: torch.nn.Module, batch: torch.Tensor) -> list[torch.Tensor]:
@@ -122,7 +136,11 @@ class Extractor(ABC):
     def load(self) -> Extractor:
         """Load the weights now (otherwise on the first ``embed``); returns ``self``."""
         if self._module is None:
+            if self.precision not in PRECISIONS:
+                raise ValueError(f"unknown precision {self.precision!r}; use one of {PRECISIONS}")
             self._device = resolve_device(self.device)
+            if self.precision == "fp16" and self._device.type != "cuda":
+                raise ValueError("precision 'fp16' needs a CUDA device; the CPU runs fp32")
             module = self._build(self.weights_path)
             self._module = module.to(self._device).eval()
         return self
@@ -139,16 +157,30 @@ class Extractor(ABC):
     def resolved_device(self) -> torch.device:
         return self.load()._device  # type: ignore[return-value]
 
+    @property
+    def half_precision(self) -> bool:
+        """Whether the network runs in float16 (tensor cores); its outputs stay float32."""
+        return self.resolved_device.type == "cuda" and self.precision in ("auto", "fp16")
+
     def embed(self, batch: torch.Tensor) -> list[np.ndarray]:
         """``X`` float32 ``(n_clips, dim)`` per layer for a batch of prepared inputs."""
         self.load()
-        with torch.inference_mode():
+        half = (
+            torch.autocast("cuda", dtype=torch.float16)
+            if self.half_precision
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), half:
             batch = batch.to(self._device, non_blocking=True)
-            outputs = self._forward(self._module, batch)
-        if len(outputs) != len(self.layers):
+            # The CPU takes one clip a pass: fastest there (activations stay in cache), and
+            # a clip's embedding cannot depend on the clips batched with it.
+            parts = [batch] if self._device.type == "cuda" else batch.split(1)
+            per_part = [self._forward(self._module, part) for part in parts]
+        if any(len(outputs) != len(self.layers) for outputs in per_part):
             raise ValueError(
-                f"{self.name}: network gave {len(outputs)} layers, declared {self.layers}"
+                f"{self.name}: network gave {len(per_part[0])} layers, declared {self.layers}"
             )
+        outputs = [torch.cat(layer) for layer in zip(*per_part, strict=True)]
         arrays = []
         for (layer, dim), out in zip(self.layers, outputs, strict=True):
             if tuple(out.shape) != (batch.shape[0], dim):

@@ -24,6 +24,6 @@ def resize_center_crop(frames: torch.Tensor, short_side: int, crop: int) -> torc
 
 def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """Channel-wise ``(x - mean) / std`` on dim -3 (the channel axis of ``(..., 3, H, W)``)."""
-    m = torch.tensor(mean, dtype=x.dtype).view(3, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(3, 1, 1)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(3, 1, 1)
     return (x - m) / s

@@ -33,6 +33,7 @@ class R2Plus1DExtractor(Extractor):
         ("layer4", 512),
     )
     input = InputSpec(num_frames=16, frame_size=112)
+    recipe = 2  # frames sampled where they are cheapest to decode (decode.plan_frames)
 
     def __init__(self, *, num_frames: int = 16, **kwargs) -> None:
         super().__init__(**kwargs)

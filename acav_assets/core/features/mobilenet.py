@@ -54,8 +54,8 @@ class MobileNetV2Extractor(Extractor):
         ("features.18", 1280),
     )
     input = InputSpec(num_frames=8, frame_size=224)
+    recipe = 2  # frames sampled where they are cheapest to decode (decode.plan_frames)
     _taps = (3, 6, 10, 13, 18)
-    frames_per_pass = 32
 
     def __init__(self, *, num_frames: int = 8, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -79,16 +79,10 @@ class MobileNetV2Extractor(Extractor):
 
     def _forward(self, module: torch.nn.Module, batch: torch.Tensor) -> list[torch.Tensor]:
         n_clips, n_frames = batch.shape[:2]
-        frames = batch.flatten(0, 1)
-        chunks = []  # bounded chunks of frames keep peak memory flat whatever the batch size
-        for start in range(0, frames.shape[0], self.frames_per_pass):
-            x = frames[start : start + self.frames_per_pass]
-            x = x.contiguous(memory_format=torch.channels_last)
-            pooled = []
-            for index, block in enumerate(module):
-                x = block(x)
-                if index in self._taps:
-                    pooled.append(x.mean(dim=(2, 3)))
-            chunks.append(pooled)
-        layers = [torch.cat(parts) for parts in zip(*chunks, strict=True)]
-        return [layer.view(n_clips, n_frames, -1).mean(dim=1) for layer in layers]
+        x = batch.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+        pooled = []
+        for index, block in enumerate(module):
+            x = block(x)
+            if index in self._taps:
+                pooled.append(x.mean(dim=(2, 3)))
+        return [layer.view(n_clips, n_frames, -1).mean(dim=1) for layer in pooled]

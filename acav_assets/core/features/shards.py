@@ -18,7 +18,8 @@ import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.features.base import Extractor
-from acav_assets.core.features.extract import ExtractionResult, extract_shard
+from acav_assets.core.features.extract import ExtractionResult, extract_clips
+from acav_assets.core.features.options import FeatureOptions
 from acav_assets.core.features.store import EmbeddingStore, write_status
 from acav_assets.core.storage import StorageRoot
 
@@ -112,9 +113,9 @@ def embed_shards(
     *,
     shards: list[str] | None = None,
     force: bool = False,
-    batch_size: int = 16,
-    num_workers: int = 1,
-    device: str | None = "auto",
+    batch_size: int = FeatureOptions.batch_size,
+    num_workers: int = FeatureOptions.num_workers,
+    device: str | None = FeatureOptions.device,
     progress: Callable[[int, int], None] | None = None,
     run_id: str | None = None,
     scratch_dir: str | None = None,
@@ -139,28 +140,29 @@ def embed_shards(
     for shard, todo in pending.items():
         with tempfile.TemporaryDirectory(prefix="acav-embed-", dir=scratch_dir) as folder:
             local = _localise(root, windows[shard], folder) if not root.is_local else windows[shard]
+            offset, width = done, len(todo)
+
+            def report(n: int, _: int, offset: int = offset, width: int = width) -> None:
+                if progress is not None:
+                    progress(offset + n * width, total)
+
+            results = extract_clips(
+                local,
+                todo,
+                batch_size=batch_size,
+                num_workers=num_workers,
+                device=None,
+                progress=report,
+                run_id=run_id,
+            )
             statuses = []
             for extractor in todo:
-                offset = done
-
-                def report(n: int, _: int, offset: int = offset) -> None:
-                    if progress is not None:
-                        progress(offset + n, total)
-
-                result = extract_shard(
-                    local,
-                    extractor,
-                    batch_size=batch_size,
-                    num_workers=num_workers,
-                    device=None,
-                    progress=report,
-                    run_id=run_id,
-                )
+                result = results[extractor.name]
                 save_result(store, extractor, shard, result)
                 statuses.append(result.status)
-                done = offset + local.height
                 for key, value in result.counters.items():
                     counters[f"{extractor.name}.{key}"] += value
+            done = offset + local.height * width
             write_status(tables, shard, pl.concat(statuses))
         log.info("embedded shard %s with %s", shard, [e.name for e in todo])
     return {

@@ -21,8 +21,10 @@ import glob
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,6 +206,20 @@ def ytdlp_params(
     return params
 
 
+@contextlib.contextmanager
+def _private_cookies(params: dict) -> Iterator[dict]:
+    """yt-dlp writes its cookie jar back to ``cookiefile`` when it closes, and the configured
+    file may be read-only (a mounted Secret): each session gets a private copy instead."""
+    source = params.get("cookiefile")
+    if source is None:
+        yield params
+        return
+    with tempfile.TemporaryDirectory(prefix="acav-cookies-") as folder:
+        copy = os.path.join(folder, "cookies.txt")
+        shutil.copyfile(source, copy)
+        yield {**params, "cookiefile": copy}
+
+
 def _download_once(
     url: str,
     folder: str,
@@ -218,7 +234,10 @@ def _download_once(
             "download_ranges": download_range_func(None, list(windows)),
             "force_keyframes_at_cuts": True,
         }
-    with youtube_dl(params, refuse_private=refuse_private) as ydl:
+    with (
+        _private_cookies(params) as params,
+        youtube_dl(params, refuse_private=refuse_private) as ydl,
+    ):
         info = ydl.extract_info(url, download=True)
     downloads = (info or {}).get("requested_downloads") or []
     paths = [

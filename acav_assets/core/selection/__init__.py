@@ -10,8 +10,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "read_assignments",
         ],
         "greedy": [
-            "STRATEGIES",
             "BatchGreedySelector",
+        ],
+        "strategies": [
+            "STRATEGIES",
+            "Strategy",
         ],
         "information": [
             "contingency",

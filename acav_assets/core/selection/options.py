@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from acav_assets.core.options import OptionError, check_choice, option
 from acav_assets.core.selection.pairing import ESTIMATORS, PAIRINGS
+from acav_assets.core.selection.strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class SelectionOptions:
         "or diagonal (same layer).",
     )
     estimator: str = option("plugin", "MI estimator: plugin, miller_madow or adjusted.")
-    strategy: str = option("backward", "Search: backward, forward or forward+swap.")
+    strategy: str = option("backward", "Search: " + ", ".join(STRATEGIES) + ".")
     batch_size: int = option(20, "Clips drawn per greedy step (B, forward search).")
     top_k: int = option(4, "Best drawn clips kept per step (k, forward search).")
     seed: int = option(0, "Seed of the random draws.")
@@ -34,9 +34,9 @@ class SelectionOptions:
             for name in ("pairing", "estimator", "strategy", "batch_size", "top_k", "seed")
         }
 
-    def validate(self, strategies: Iterable[str]) -> SelectionOptions:
-        """Raise ``OptionError`` at the first bad setting (``strategies``: the known ones)."""
-        check_choice("strategy", self.strategy, strategies)
+    def validate(self) -> SelectionOptions:
+        """Raise ``OptionError`` at the first bad setting."""
+        check_choice("strategy", self.strategy, STRATEGIES)
         check_choice("estimator", self.estimator, ESTIMATORS)
         check_choice("pairing", self.pairing, PAIRINGS)
         for name in ("batch_size", "top_k"):

@@ -18,12 +18,6 @@ from acav_assets.core.storage import StorageRoot
 
 MERGED_FOLDER = "selections/merged"
 TRACE_FILE = "trace.npz"
-# What one step of each strategy's objective trace is.
-TRACE_STEPS = {
-    "forward": "selected clips",
-    "backward": "elimination rounds",
-    "forward+swap": "selected clips, then swap rounds",
-}
 
 
 @dataclass(frozen=True)

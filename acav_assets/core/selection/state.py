@@ -7,22 +7,29 @@ the running sums are recomputed exactly on load, so a long-lived state does not 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acav_assets.core.selection import kernels
 from acav_assets.core.selection.kernels import Tables
-from acav_assets.core.storage import StorageRoot
+
+if TYPE_CHECKING:  # fsspec costs 0.1 s to import; a selection that saves nothing skips it
+    from acav_assets.core.storage import StorageRoot
 
 STATE_FILE = "state.npz"
 
 
-def _xlogx(counts: np.ndarray) -> float:
-    c = counts[counts > 0].astype(np.float64)
-    return float(np.sum(c * np.log(c)))
+@functools.cache
+def _xlogx_steps() -> np.ndarray:
+    """The kernels' table of x ln x steps: computed once a process, shared read-only."""
+    table = kernels.xlogx_steps(kernels.XLOGX_STEPS)
+    table.flags.writeable = False
+    return table
 
 
 class SelectionState:
@@ -46,6 +53,7 @@ class SelectionState:
             nzm=np.zeros(len(ks_arr), dtype=np.int64),
             nzc=np.zeros(len(pairs_arr), dtype=np.int64),
             n=np.zeros(1, dtype=np.int64),
+            xlx=_xlogx_steps(),
         )
 
     @property
@@ -75,22 +83,26 @@ class SelectionState:
 
     def add(self, labels: np.ndarray, clips: np.ndarray) -> None:
         """Add clips (rows of validated int32 ``labels``) to the set."""
-        kernels.apply_clips(self.tables, labels, np.asarray(clips, dtype=np.int64), 1)
+        self._move(labels, clips, 1)
 
     def remove(self, labels: np.ndarray, clips: np.ndarray) -> None:
         """Remove clips that were added before; counts never go below zero."""
-        kernels.apply_clips(self.tables, labels, np.asarray(clips, dtype=np.int64), -1)
+        self._move(labels, clips, -1)
+
+    def _move(self, labels: np.ndarray, clips: np.ndarray, s: int) -> None:
+        """Few clips: update the running sums clip by clip. Many (more count updates than
+        four times the cells): count them, then sum every cell once, which is cheaper."""
+        clips = np.ascontiguousarray(clips, dtype=np.int64)
+        t = self.tables
+        if len(clips) * (len(t.ks) + len(t.pa)) < 4 * (len(t.cells) + len(t.marg)):
+            kernels.apply_clips(t, labels, clips, s)
+        else:
+            kernels.count_clips(t, labels, clips, s)
+            kernels.recompute_sums(t)
 
     def recompute_sums(self) -> None:
         """Running sums and non-empty counts, exactly, from the counts."""
-        t = self.tables
-        for j in range(len(t.ks)):
-            m = self.marginal(j)
-            t.smarg[j], t.nzm[j] = _xlogx(m), int((m > 0).sum())
-        for p in range(len(t.pa)):
-            c = self.table(p)
-            t.scell[p], t.nzc[p] = _xlogx(c), int((c > 0).sum())
-        t.n[0] = int(self.marginal(0).sum()) if len(t.ks) else 0
+        kernels.recompute_sums(self.tables)
 
     def matches(self, columns: Sequence[str], ks: Sequence[int], pairs: Sequence) -> None:
         """Raise unless this state was built for the same clusterings and pairs."""
@@ -103,7 +115,8 @@ class SelectionState:
     def copy(self) -> SelectionState:
         new = SelectionState(self.columns, self.ks, self.pairs)
         for dst, src in zip(new.tables, self.tables, strict=True):
-            dst[...] = src
+            if dst is not src:
+                dst[...] = src
         return new
 
     def to_bytes(self) -> bytes:

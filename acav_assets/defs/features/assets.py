@@ -49,8 +49,11 @@ def _spec(modality: str) -> dg.AssetSpec:
     can_subset=True,
     partitions_def=shard_partitions,
     backfill_policy=SHARD_BACKFILL,
-    # Scratch disk: with the root in a bucket the shard's videos are copied here to decode.
-    op_tags=k8s_op_tags(cpu="4", memory="16Gi", gpu=1, ephemeral_storage="50Gi"),
+    # Scratch disk: with the root in a bucket the shard's videos are copied here to decode;
+    # shared memory: the decoded batches come from the DataLoader workers through /dev/shm.
+    op_tags=k8s_op_tags(
+        cpu="4", memory="16Gi", gpu=1, ephemeral_storage="50Gi", shared_memory="2Gi"
+    ),
     pool="gpu",
 )
 def embedded_shard(
@@ -62,7 +65,10 @@ def embedded_shard(
     modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
     extractors = {
         m: get_extractor(
-            options.extractor(m), weights=options.weights(m), cache_dir=options.weights_cache
+            options.extractor(m),
+            weights=options.weights(m),
+            cache_dir=options.weights_cache,
+            precision=options.precision,
         )
         for m in modalities
     }

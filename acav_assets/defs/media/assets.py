@@ -1,6 +1,7 @@
 """``sources`` (registered manifests, one dynamic partition per shard), and ``videos`` and
 ``clips`` of a shard (one step writes both tables, each its own asset)."""
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -110,8 +111,9 @@ def _download_stack(
 
 def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
     """The core options of a run, checked before any download: its config, with the
-    resource's allowed roots, cookies file and proxy where the config names none. A proxy
-    with credentials in the run config is refused: the UI shows run config to everyone."""
+    resource's allowed roots, cookies file (only if it exists: the cluster mounts it from an
+    optional Secret) and proxy where the config names none. A proxy with credentials in the
+    run config is refused: the UI shows run config to everyone."""
     options = to_options(config, IngestOptions)
     download = options.download
     if download.proxy and redact(download.proxy) != download.proxy:
@@ -119,8 +121,9 @@ def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
             "the run config's proxy carries credentials, which the UI would show: set "
             "ACAV_PROXY_URL in the code location's environment instead"
         )
-    if download.cookies_file is None and acav.ytdlp_cookies:
-        download = replace(download, cookies_file=acav.ytdlp_cookies)
+    mounted = acav.ytdlp_cookies
+    if download.cookies_file is None and mounted and os.path.isfile(mounted):
+        download = replace(download, cookies_file=mounted)
     if download.proxy is None and acav.proxy_url:
         download = replace(download, proxy=acav.proxy_url)
     roots = options.allowed_roots or tuple(acav.allowed_roots())

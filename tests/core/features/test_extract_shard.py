@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS
-from acav_assets.core.features import extract_shard, get_extractor
-from acav_assets.core.features.decode import ClipWindowDataset, decode_audio, decode_frames
+from acav_assets.core.features import extract_clips, extract_shard, get_extractor
+from acav_assets.core.features.decode import (
+    ClipDecodeError,
+    VideoWindowsDataset,
+    decode_audio,
+    decode_frames,
+    group_windows,
+    sample_audio,
+    sample_video,
+)
+from acav_assets.core.reasons import Reason
 
 
 def _clips(media, rows):
@@ -118,6 +130,88 @@ def test_a_window_too_short_for_the_network_is_recorded(media):
 
 def test_vggish_refuses_a_window_shorter_than_one_patch_in_the_worker(media):
     extractor = get_extractor("vggish", weights="never-loaded.pth")  # prepare() needs none
-    dataset = ClipWindowDataset([media["tone"]] * 2, [0.0, 0.0], [0.5, 2.0], extractor)
-    assert dataset[0].reason == "too_short" and "patch" in dataset[0].detail
-    assert dataset[1].reason is None and dataset[1].data.shape == (2, 96, 64)
+    items = group_windows([media["tone"]] * 2, [0.0, 0.0], [0.5, 2.0])
+    short, long = VideoWindowsDataset(items, [extractor])[0]["vggish"]
+    assert short.reason == "too_short" and "patch" in short.detail
+    assert long.reason is None and long.data.shape == (2, 96, 64)
+
+
+def test_equal_windows_give_equal_embeddings_whatever_the_batching_and_workers(media):
+    rows = [("tone", 0.0, 3.0), ("noise", 0.5, 2.5), ("tone", 1.0, 2.0), ("noise", 0.0, 3.0),
+            ("frozen", 0.0, 3.0), ("tone", 0.2, 1.4), ("garbage", 0.0, 3.0)]  # fmt: skip
+    clips = _clips(media, rows)
+    extractors = [get_extractor("soundnet8"), get_extractor("mobilenet_v2")]
+    one = extract_clips(clips, extractors, batch_size=1, num_workers=0)
+    shuffled = clips.sample(fraction=1.0, shuffle=True, seed=3)
+    many = extract_clips(shuffled, extractors, batch_size=3, num_workers=2)
+    alone = {
+        row["clip_id"]: extract_clips(
+            clips.filter(pl.col("clip_id") == row["clip_id"]), extractors, num_workers=0
+        )  # fmt: skip
+        for row in clips.head(3).iter_rows(named=True)
+    }
+    for name in ("soundnet8", "mobilenet_v2"):
+        columns = ["clip_id", "status", "reason", "audio_rms", "frame_diff", "frame_luma"]
+        assert (
+            one[name]
+            .status.select(columns)
+            .sort("clip_id")
+            .equals(many[name].status.select(columns).sort("clip_id"))
+        )
+        for layer, (ids, X) in one[name].embeddings.items():
+            other_ids, other_X = many[name].embeddings[layer]
+            order = [other_ids.index(c) for c in ids]
+            assert sorted(ids) == sorted(other_ids) and len(ids) == 6
+            np.testing.assert_array_equal(X, other_X[order])
+            for clip_id, result in alone.items():  # a clip's neighbours change nothing
+                np.testing.assert_array_equal(
+                    X[ids.index(clip_id)], result[name].embeddings[layer][1][0]
+                )
+
+
+def test_each_video_is_opened_once_for_all_its_windows(media, monkeypatch):
+    from acav_assets.core.features import decode
+
+    opened = []
+
+    class Counting(decode.VideoDecoder):
+        def __init__(self, source, **kwargs):
+            opened.append(source.name)  # an open file: ffmpeg can open no other
+            super().__init__(source, **kwargs)
+
+    monkeypatch.setattr(decode, "VideoDecoder", Counting)
+    rows = [("tone", 0.0, 1.0), ("noise", 0.0, 1.0), ("tone", 1.0, 2.0), ("tone", 2.0, 3.0)]
+    results = extract_clips(
+        _clips(media, rows), [get_extractor("mobilenet_v2")], batch_size=2, num_workers=0
+    )
+    assert sorted(opened) == sorted([media["tone"], media["noise"]])
+    assert results["mobilenet_v2"].counters["ok"] == 4
+
+
+def test_extract_clips_rejects_repeated_or_missing_extractors(media):
+    clips = _clips(media, ROWS[:1])
+    with pytest.raises(ValueError, match="distinct"):
+        extract_clips(clips, [get_extractor("soundnet8"), get_extractor("soundnet8")])
+    with pytest.raises(ValueError, match="distinct"):
+        extract_clips(clips, [])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_hostile_bytes_decode_to_frames_or_a_reason_never_another_error(media, tmp_path, data):
+    original = open(media["tone"], "rb").read()
+    cut = data.draw(st.integers(0, len(original)))
+    noise = data.draw(st.binary(max_size=64))
+    where = data.draw(st.integers(0, max(0, cut - 1)))
+    damaged = original[:where] + noise + original[where + len(noise) : cut]
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(damaged)
+    windows = [(0.0, 1.0), (1.0, 3.0)]
+    for results in (sample_video(str(path), windows, 4), sample_audio(str(path), windows, 22050)):
+        assert len(results) == 2
+        for result in results:
+            assert isinstance(result, (torch.Tensor, ClipDecodeError))
+            if isinstance(result, ClipDecodeError):
+                assert result.reason in set(Reason)

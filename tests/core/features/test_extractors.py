@@ -163,3 +163,14 @@ def test_mobilenet_with_folded_batch_norm_computes_the_unfolded_network():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in extractor._module.modules())
     for got, want in zip(extractor.embed(x), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+def test_versions_name_the_input_recipe_and_precision_is_checked():
+    assert get_extractor("mobilenet_v2").version.endswith("-r2")  # frames where cheapest
+    assert get_extractor("soundnet8").version.count("-") == 1  # unchanged since release
+    with pytest.raises(ValueError, match="'fp8'"):
+        get_extractor("soundnet8", precision="fp8").load()
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="needs a CUDA device"):
+            get_extractor("soundnet8", precision="fp16").load()
+    assert not get_extractor("soundnet8").load().half_precision

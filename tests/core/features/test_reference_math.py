@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acav_assets.core.features.decode import audio_rms, frame_measures, sample_times
+from acav_assets.core.features.decode import audio_rms, frame_measures, plan_frames
 from acav_assets.core.features.frames import resize_center_crop
 from acav_assets.core.features.soundnet import SoundNet8, state_dict_from_npy
 from acav_assets.core.features.vggish import log_mel_patches, mel_matrix
@@ -113,12 +113,95 @@ def test_audio_rms_is_the_root_mean_square(seed, n):
     )
 
 
-@given(start=st.floats(0, 100), length=st.floats(0.1, 20), n=st.integers(1, 32))
-def test_sample_times_are_slice_centres_inside_the_window(start, length, n):
-    times = sample_times(start, start + length, n)
-    assert len(times) == n and times == sorted(times)
-    for i, t in enumerate(times):
-        assert math.isclose(t, start + (2 * i + 1) * length / (2 * n), rel_tol=1e-9, abs_tol=1e-9)
+def _frames_to_reach(is_key: list[bool], last: int, frame: int) -> int:
+    """Frames an H.264 decoder spends to show ``frame`` after showing ``last`` (-1: none):
+    it goes on from ``last`` when no keyframe lies between them, else it restarts from the
+    keyframe before ``frame`` (the first frame when there is none)."""
+    if last >= 0 and last <= frame and not any(is_key[last + 1 : frame + 1]):
+        return frame - last
+    key = frame
+    while key > 0 and not is_key[key]:
+        key -= 1
+    return frame - key + 1
+
+
+def _frames_spent(is_key: list[bool], frames: list[int]) -> int:
+    total, last = 0, -1
+    for frame in frames:
+        total, last = total + _frames_to_reach(is_key, last, frame), frame
+    return total
+
+
+def _plan_by_hand(pts, is_key, start, end, n):
+    step = (end - start) / n
+    chosen, last = [], -1
+    for i in range(n):
+        low, centre = start + i * step, start + (i + 0.5) * step
+        before = [f for f in range(len(pts)) if pts[f] <= low][-1:]  # on screen at low
+        inside = before + [f for f in range(len(pts)) if low < pts[f] < low + step] or [0]
+        last = min(
+            inside, key=lambda f: (_frames_to_reach(is_key, last, f), abs(pts[f] - centre), f)
+        )
+        chosen.append(last)
+    return chosen
+
+
+def _stream(seed: int, n_frames: int, key_rate: float):
+    rng = np.random.default_rng(seed)
+    pts = np.cumsum(rng.uniform(0.01, 0.1, n_frames)) - 0.01
+    is_key = rng.random(n_frames) < key_rate
+    return pts, is_key
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_frames=st.integers(1, 120),
+    key_rate=st.sampled_from([0.0, 0.03, 0.2, 1.0]),
+    n=st.integers(1, 12),
+    where=st.floats(0, 1),
+    length=st.floats(0.05, 6),
+)
+def test_plan_frames_matches_a_frame_by_frame_search(seed, n_frames, key_rate, n, where, length):
+    pts, is_key = _stream(seed, n_frames, key_rate)
+    start = where * pts[-1]
+    got = plan_frames(pts, is_key, start, start + length, n)
+    assert got == _plan_by_hand(pts.tolist(), is_key.tolist(), start, start + length, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_frames=st.integers(2, 150),
+    key_rate=st.sampled_from([0.0, 0.03, 0.2, 1.0]),
+    n=st.integers(1, 12),
+    where=st.floats(0, 1),
+)
+def test_planned_frames_never_cost_more_than_the_slice_centres(seed, n_frames, key_rate, n, where):
+    pts, is_key = _stream(seed, n_frames, key_rate)
+    start = where * pts[-1] * 0.9
+    end = min(pts[-1], start + 10.0)
+    step = (end - start) / n
+    centres = [
+        max(0, int(np.searchsorted(pts, start + (i + 0.5) * step, side="right")) - 1)
+        for i in range(n)
+    ]
+    planned = plan_frames(pts, is_key, start, end, n)
+    assert _frames_spent(is_key.tolist(), planned) <= _frames_spent(is_key.tolist(), centres)
+
+
+def test_plan_frames_samples_each_slice_at_its_cheapest_frame():
+    pts = np.arange(900) / 30.0  # 30 s at 30 fps, a keyframe every 2 s
+    is_key = np.arange(900) % 60 == 0
+    frames = plan_frames(pts, is_key, 10.0, 20.0, 8)
+    slices = [(10.0 + 1.25 * i, 11.25 + 1.25 * i) for i in range(8)]
+    on_screen = [(pts[f], pts[f] + 1 / 30) for f in frames]
+    assert all(s < high and e > low for (s, e), (low, high) in zip(on_screen, slices, strict=True))
+    # five keyframes, and the first frame of each slice without one
+    assert frames == [300, 360, 375, 420, 480, 487, 540, 562]
+    assert _frames_spent(is_key.tolist(), frames) == 1 + 1 + 15 + 1 + 1 + 7 + 1 + 22
+    centres = [318, 356, 393, 431, 468, 506, 543, 581]
+    assert _frames_spent(is_key.tolist(), centres) == 209
 
 
 def test_resize_center_crop_keeps_the_middle_of_the_picture():

@@ -111,6 +111,29 @@ def test_known_windows_download_only_those_sections(storage, tmp_path, http_base
     assert lengths == [pytest.approx(1.0, abs=0.15)] * 2
 
 
+def test_read_only_cookies_file_is_used_and_left_as_it_was(
+    storage, tmp_path, http_base, fast_options
+):
+    """yt-dlp saves its cookie jar on close; a mounted Secret is read-only."""
+    cookies = tmp_path / "secret" / "cookies.txt"
+    cookies.parent.mkdir()
+    cookies.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tk\tv\n")
+    before = cookies.read_bytes()
+    cookies.chmod(0o444)
+    cookies.parent.chmod(0o555)
+    try:
+        tables = TableStore(storage)
+        shard = _register(tmp_path, tables, [f"{http_base}/good.mp4"])
+        download = dataclasses.replace(fast_options.download, cookies_file=str(cookies))
+        options = dataclasses.replace(fast_options, download=download)
+        stats = ingest_shard(storage, tables, shard, options, run_id="r", code_version="t")
+    finally:
+        cookies.parent.chmod(0o755)
+    assert (stats.downloaded, stats.ok) == (1, 1)
+    assert cookies.read_bytes() == before
+    assert sorted(p.name for p in cookies.parent.iterdir()) == ["cookies.txt"]
+
+
 def test_server_error_is_retried_with_backoff(storage, tmp_path, http_base, fast_options):
     tables = TableStore(storage)
     shard = _register(tmp_path, tables, [f"{http_base}/flaky/good.mp4"])

@@ -20,7 +20,8 @@ from acav_assets.core.evaluation.report.previews import ClipPreview, extract_pre
 from acav_assets.core.export.rows import export_rows
 from acav_assets.core.selection.information import contingency, mutual_info
 from acav_assets.core.selection.pairing import parse_column
-from acav_assets.core.selection.picking import TRACE_STEPS, load_merged_selection
+from acav_assets.core.selection.picking import load_merged_selection
+from acav_assets.core.selection.strategies import STRATEGIES
 from acav_assets.core.storage import StorageRoot
 
 N_PREVIEWS = 4
@@ -123,7 +124,7 @@ def build_report_data(
         title=title,
         summary=summary,
         objective_trace=trace,
-        objective_steps=TRACE_STEPS.get(strategy, "steps"),
+        objective_steps=STRATEGIES[strategy].trace_steps if strategy in STRATEGIES else "steps",
         contingency=table,
         contingency_pair=pair or ("audio clustering", "visual clustering"),
         cluster_sizes={c: np.asarray(s) for c, s in trained.sample_sizes.items()},
