@@ -23,6 +23,7 @@ from acav_assets.core.media.containers import NOT_ON_WHITELIST, container_allowe
 from acav_assets.core.reasons import Reason
 
 FFPROBE = "ffprobe"
+LOOK_BACK_S = 10.0  # how far before the end a tail check without a keyframe index starts
 _REFUSED_FORMAT = re.compile(r"\[([\w,]+) @ [^\]]*\] " + NOT_ON_WHITELIST)
 
 
@@ -95,15 +96,14 @@ def _ffprobe(path: str, args: list[str], timeout_s: float) -> str:
     return done.stdout
 
 
-def _stream_end(stream: dict) -> float | None:
+def _stream_end(stream: dict, file_start: float) -> float | None:
+    """Where a stream ends on the timeline ``-ss`` seeks in: from the file's start, which
+    is not 0 in MPEG-TS (1.4 s) or after an edit list."""
     duration = _float(stream.get("duration"))
     if duration is None:
         return None
-    start = stream.get("start_time")
-    try:
-        return max(0.0, float(start)) + duration if start is not None else duration
-    except ValueError:
-        return duration
+    start = _float(stream.get("start_time"))
+    return max(0.0, (start if start is not None else file_start) - file_start) + duration
 
 
 def _packets_end(path: str, stream: int, timeout_s: float) -> float | None:
@@ -152,7 +152,8 @@ def probe_video(path: str | os.PathLike[str], timeout_s: float = 30.0) -> VideoP
     if video is None and audio is None:
         raise ProbeError(path, "no audio or video stream")
     chosen = [s for s in (video, audio) if s is not None]
-    ends = [e for e in map(_stream_end, chosen) if e is not None]
+    file_start = _float(info.get("format", {}).get("start_time")) or 0.0
+    ends = [e for e in (_stream_end(s, file_start) for s in chosen) if e is not None]
     duration = _float(info.get("format", {}).get("duration"))
     if duration is None:
         duration = max(ends, default=None)
@@ -200,20 +201,46 @@ def verify_tail(
     """Decode the last ``seconds`` and raise ``ProbeError`` unless every stream gives frames.
 
     A truncated download often keeps intact headers (ffprobe is satisfied) while its last
-    packets are missing: decoding from the keyframe before the tail then gives nothing. What
-    ffmpeg prints on the way is not the test: valid files make it complain too ("Referenced
-    QT chapter track not found"), so its messages only explain a failure. The tail ends
-    where the shorter stream ends, so audio that stops before the picture is not a fault.
+    packets are missing: decoding the tail then gives nothing. What ffmpeg prints on the way
+    is not the test: valid files make it complain too ("Referenced QT chapter track not
+    found"), so its messages only explain a failure. The tail ends where the shorter stream
+    ends, so audio that stops before the picture is not a fault. A container without a
+    keyframe index (MPEG-TS, PS) seeks into the middle of a group of pictures, whose frames
+    cannot be decoded: a stream silent in the tail is tried once more from ``LOOK_BACK_S``
+    before the end, its frames before the tail decoded and dropped.
     """
     path = os.fspath(path)
     end = probe.streams_end_s or probe.duration_s
     if end is None:
         raise ProbeError(path, "no duration to find the tail by", Reason.NO_DURATION)
     streams = [i for i in (probe.video_index, probe.audio_index) if i is not None]
+    for look_back in sorted({seconds, max(seconds, LOOK_BACK_S)}):
+        silent, done = _silent_in_tail(path, streams, end, seconds, look_back, timeout_s)
+        if done.returncode == 0 and not silent:
+            return
+        if look_back >= end:
+            break
+    said = [line for line in done.stderr.splitlines() if line.strip()]
+    what = f"stream {', '.join(silent)} gave no frames" if silent else "ffmpeg failed"
+    raise ProbeError(
+        path,
+        f"truncated or corrupt: {what} in the last {seconds} s"
+        + (f" ({said[-1][:300]})" if said else ""),
+        Reason.TRUNCATED,
+    )
+
+
+def _silent_in_tail(
+    path: str, streams: list[int], end: float, seconds: float, look_back: float, timeout_s: float
+) -> tuple[list[str], subprocess.CompletedProcess]:
+    """The streams (output numbers) that give no frame in ``[end - seconds, end)`` when
+    decoding starts ``look_back`` before the end."""
+    begin = max(0.0, end - look_back)
     maps = [arg for index in streams for arg in ("-map", f"0:{index}")]
     command = [
         "ffmpeg", "-nostdin", "-v", "error", "-noaccurate_seek",
-        "-ss", f"{max(0.0, end - seconds):.3f}", *input_args(path), *maps,
+        "-ss", f"{begin:.3f}", *input_args(path), *maps,
+        "-ss", f"{max(0.0, end - seconds - begin):.3f}",
         "-c:v", "wrapped_avframe", "-c:a", "pcm_s16le", "-f", "framecrc", "pipe:1",
     ]  # fmt: skip
     try:
@@ -221,13 +248,4 @@ def verify_tail(
     except subprocess.TimeoutExpired as error:
         raise ProbeError(path, f"decoding the tail took more than {timeout_s} s") from error
     decoded = {line.split(",", 1)[0] for line in done.stdout.splitlines() if line[:1].isdigit()}
-    silent = [str(i) for i, _ in enumerate(streams) if str(i) not in decoded]
-    if done.returncode != 0 or silent:
-        said = [line for line in done.stderr.splitlines() if line.strip()]
-        what = f"stream {', '.join(silent)} gave no frames" if silent else "ffmpeg failed"
-        raise ProbeError(
-            path,
-            f"truncated or corrupt: {what} in the last {seconds} s"
-            + (f" ({said[-1][:300]})" if said else ""),
-            Reason.TRUNCATED,
-        )
+    return [str(i) for i, _ in enumerate(streams) if str(i) not in decoded], done
