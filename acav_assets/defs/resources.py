@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "s3_endpoint_url": "ACAV_S3_ENDPOINT_URL",
     "ytdlp_cookies": "ACAV_YTDLP_COOKIES",
     "proxy_url": "ACAV_PROXY_URL",
+    "refuse_private_addresses": "ACAV_REFUSE_PRIVATE_ADDRESSES",
 }
 
 
@@ -39,6 +40,15 @@ class AcavHome(dg.ConfigurableResource):
     s3_endpoint_url: str | None = None
     ytdlp_cookies: str | None = None
     proxy_url: str | None = None  # the download proxy, credentials included
+    # "true" in a cluster: downloads never reach loopback, link-local or private addresses,
+    # whatever a run's config says (DownloadSettings.refuse_private_addresses)
+    refuse_private_addresses: str = ""
+
+    def refuses_private_addresses(self) -> bool:
+        value = self.refuse_private_addresses.strip().lower()
+        if value not in ("", "0", "false", "no", "1", "true", "yes"):
+            raise ValueError(f"ACAV_REFUSE_PRIVATE_ADDRESSES={value!r}: use true or false")
+        return value in ("1", "true", "yes")
 
     def _resolved(self) -> None:
         unresolved = [f for f in ENVIRONMENT if isinstance(getattr(self, f), dg.EnvVar)]

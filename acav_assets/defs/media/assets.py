@@ -112,8 +112,9 @@ def _download_stack(
 def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
     """The core options of a run, checked before any download: its config, with the
     resource's allowed roots, cookies file (only if it exists: the cluster mounts it from an
-    optional Secret) and proxy where the config names none. A proxy with credentials in the
-    run config is refused: the UI shows run config to everyone."""
+    optional Secret) and proxy where the config names none, and the deployment's network
+    reach, which a run config cannot loosen. A proxy with credentials in the run config is
+    refused: the UI shows run config to everyone."""
     options = to_options(config, IngestOptions)
     download = options.download
     if download.proxy and redact(download.proxy) != download.proxy:
@@ -126,6 +127,8 @@ def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
         download = replace(download, cookies_file=mounted)
     if download.proxy is None and acav.proxy_url:
         download = replace(download, proxy=acav.proxy_url)
+    if acav.refuses_private_addresses():
+        download = replace(download, refuse_private_addresses=True)
     roots = options.allowed_roots or tuple(acav.allowed_roots())
     return replace(options, allowed_roots=roots, download=download).validate()
 

@@ -510,6 +510,21 @@ def test_a_run_config_proxy_with_credentials_is_refused(tmp_path):
     assert checked_ingest_options(IngestConfig(), acav).download.proxy == acav.proxy_url
 
 
+def test_the_deployments_network_reach_cannot_be_loosened_by_a_run_config(tmp_path):
+    from acav_assets.defs.media.assets import IngestConfig, checked_ingest_options
+    from acav_assets.defs.resources import AcavHome
+
+    loose = IngestConfig(download={"refuse_private_addresses": False})
+    cluster = AcavHome(root=str(tmp_path), refuse_private_addresses="true")
+    assert checked_ingest_options(loose, cluster).download.refuse_private_addresses
+    local = AcavHome(root=str(tmp_path))
+    assert not checked_ingest_options(loose, local).download.refuse_private_addresses
+    with pytest.raises(ValueError, match="ACAV_REFUSE_PRIVATE_ADDRESSES"):
+        checked_ingest_options(loose, AcavHome(root=str(tmp_path), refuse_private_addresses="on"))
+    values = Path(__file__).parents[3] / "deployments" / "helm" / "values.yaml"
+    assert 'name: ACAV_REFUSE_PRIVATE_ADDRESSES\n          value: "true"' in values.read_text()
+
+
 def test_the_options_refuse_nonsense_limits():
     bad = replace(_options(), download=DownloadSettings(max_bytes=0, max_seconds=-1.0))
     with pytest.raises(ValueError, match="max_bytes=0.*max_seconds=-1.0"):
