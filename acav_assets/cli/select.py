@@ -38,7 +38,7 @@ def select(
     import polars as pl
     from rich.progress import Progress
 
-    from acav_assets.core.selection import STRATEGIES, BatchGreedySelector, read_assignments
+    from acav_assets.core.selection import BatchGreedySelector, read_assignments
     from acav_assets.core.storage import StorageRoot
 
     if (ratio is None) == (size is None):
@@ -47,7 +47,7 @@ def select(
         pairing=pairing, batch_size=batch_size, top_k=top_k, strategy=strategy,
         estimator=estimator, seed=seed, size=size, ratio=ratio,
     )  # fmt: skip
-    checked(lambda: options.validate(STRATEGIES))
+    checked(options.validate)
     try:
         table = read_assignments(assignments)
     except ValueError as error:
