@@ -11,7 +11,7 @@ import pytest
 from acav_assets.core.storage import StorageRoot
 
 # Media the tests generate with ffmpeg, shared by the core, defs and CLI tests.
-pytest_plugins = ["media_fixtures", "clip_fixtures"]
+pytest_plugins = ["media_fixtures", "clip_fixtures", "postgres_fixtures"]
 
 
 @pytest.fixture(autouse=True)

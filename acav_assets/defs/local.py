@@ -25,7 +25,12 @@ from acav_assets.core.export import ExportOptions, copy_export
 from acav_assets.core.features import EmbeddingStore, FeatureOptions, get_extractor
 from acav_assets.core.features.shards import pending_shards
 from acav_assets.core.media import IngestOptions
-from acav_assets.core.selection import SelectionOptions, shard_ratio_for
+from acav_assets.core.selection import (
+    SelectionOptions,
+    group_shards_of,
+    read_curated_subset,
+    shard_ratio_for,
+)
 from acav_assets.defs.clustering import assets as clustering
 from acav_assets.defs.clustering.jobs import clustering_job
 from acav_assets.defs.config import to_config
@@ -36,10 +41,10 @@ from acav_assets.defs.export.jobs import publish_job
 from acav_assets.defs.features import assets as features
 from acav_assets.defs.media import assets as media
 from acav_assets.defs.media.jobs import register_job, shard_job
-from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.partitions import merge_group_partitions, shard_partitions
 from acav_assets.defs.resources import AcavHome
 from acav_assets.defs.selection import assets as selection
-from acav_assets.defs.selection.jobs import assign_job
+from acav_assets.defs.selection.jobs import assign_job, merge_group_job
 
 Stage = Callable[[str, int, int], None]
 
@@ -186,6 +191,7 @@ class Curation:
             features.embedded_shard: to_config(features.EmbeddingConfig, self.features),
             clustering.clusterings: to_config(clustering.ClusteringConfig, self.clustering),
             selection.shard_selection: to_config(selection.ShardSelectionConfig, self.selection),
+            selection.group_selection: to_config(selection.SubsetConfig, self.selection),
             selection.curated_subset: to_config(selection.SubsetConfig, self.selection),
             export.curated_export: to_config(export.ExportConfig, self.export),
             evaluation.curation_report: evaluation.ReportConfig(copy_to=self.report_to),
@@ -210,13 +216,20 @@ def ingest_shards(
 
 
 def curate_shards(runner: LocalRunner, curation: Curation, shards: Sequence[str]) -> None:
-    """Train the clusterings, assign and select each shard, merge, export, report. With a
-    global ``size`` each shard keeps enough winners for the merge to choose from."""
+    """Train the clusterings, assign and select each shard, merge each group of shards (when
+    there are several), extend the curated set, export, report. With a global ``size`` each
+    shard keeps enough winners for the merge to choose from."""
     clips = runner.home.tables().read("clips", list(shards)).height
     chosen = curation.selection
     ratio = shard_ratio_for(chosen.size, clips, chosen.shard_ratio)
     curation = replace(curation, selection=replace(chosen, shard_ratio=ratio))
-    runner.run([clustering_job, assign_job, publish_job], curation.run_config(), shards=shards)
+    config = curation.run_config()
+    runner.run([clustering_job, assign_job], config, shards=shards)
+    groups = list(group_shards_of(list(shards), chosen.merge_group_shards))
+    if len(groups) > 1:
+        runner.instance.add_dynamic_partitions(merge_group_partitions.name, groups)
+        runner.run([merge_group_job], config, shards=groups)
+    runner.run([publish_job], config)
 
 
 def evaluate_corpus(
@@ -258,7 +271,7 @@ def summarize(
         "videos": videos.height,
         "videos_ok": int((videos["status"] == "ok").sum()) if videos.height else 0,
         "clips": tables.read("clips", list(shards)).height,
-        "selected": tables.read("curated_subset", [selection.SUBSET_SHARD]).height,
+        "selected": read_curated_subset(home.storage(), tables).height,
         "objective": float(metadata["objective"].value) if "objective" in metadata else None,
         "shards": list(shards),
         "out": os.path.abspath(out),

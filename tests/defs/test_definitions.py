@@ -16,11 +16,12 @@ from acav_assets.defs.execution import GPU_RESOURCE, K8S_CONFIG_TAG
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE_ASSETS = [
     "audio_embeddings", "clips", "cluster_assignments", "clusterings", "curated_export",
-    "curated_subset", "curation_report", "evaluation", "shard_selection", "sources", "videos",
-    "visual_embeddings",
+    "curated_subset", "curation_report", "evaluation", "group_selection", "shard_selection",
+    "sources", "videos", "visual_embeddings",
 ]  # fmt: skip
 JOBS = ["assign_and_select_shard", "evaluate_corpus", "ingest_and_embed_shard",
-        "publish_curated_set", "register_sources", "train_clusterings"]  # fmt: skip
+        "merge_group_winners", "publish_curated_set", "register_sources",
+        "train_clusterings"]  # fmt: skip
 SQL_MODELS = ["lineage", "quality", "stg_clips", "stg_embeddings", "stg_exports", "stg_sources",
               "stg_videos"]  # fmt: skip
 PIPELINE_CHECKS = [
@@ -47,11 +48,15 @@ def test_the_graph_holds_the_pipeline_assets_the_sql_models_and_their_checks() -
     partitioned = sorted(
         k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def
     )
-    assert partitioned == ["audio_embeddings", "clips", "cluster_assignments",
+    assert partitioned == ["audio_embeddings", "clips", "cluster_assignments", "group_selection",
                            "shard_selection", "videos", "visual_embeddings"]  # fmt: skip
     assert sorted(job.name for job in defs.jobs) == JOBS
     assert sorted(s.name for s in defs.sensors) == ["curation_sensor", "new_manifest_sensor"]
-    assert sorted(s.name for s in defs.schedules) == ["publish_schedule", "retry_deferred_schedule"]
+    assert sorted(s.name for s in defs.schedules) == [
+        "merge_schedule",
+        "publish_schedule",
+        "retry_deferred_schedule",
+    ]
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {"media", "features", "clustering", "selection", "export", "evaluation",
                       "catalog"}  # fmt: skip

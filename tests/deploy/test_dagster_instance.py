@@ -134,3 +134,13 @@ def test_k8s_run_pod_built_from_the_instance_is_a_valid_kubernetes_job(k8s_insta
     assert pod["serviceAccountName"] == "acav-dagster"
     assert doc["spec"]["ttlSecondsAfterFinished"] == 86400
     assert pod["containers"][0]["resources"]["limits"]["memory"] == "2Gi"
+
+
+@pytest.mark.parametrize("name", INSTANCE_FILES)
+def test_both_instances_retry_runs_whose_worker_died_but_not_failed_steps(tmp_path, name):
+    """Steps that touch the network or a GPU retry themselves (defs/retries.py); a run retry
+    on a step failure would repeat those retries."""
+    config, _ = dagster_instance_config(str(_home_with(tmp_path, name)))
+    retries = config["run_retries"]
+    assert retries["enabled"] and retries["max_retries"] >= 1
+    assert retries["retry_on_asset_or_op_failure"] is False

@@ -12,7 +12,9 @@ import posixpath
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from pyarrow.fs import FSSpecHandler, PyFileSystem
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS, conform
 from acav_assets.core.storage import StorageRoot, check_key
@@ -65,10 +67,40 @@ class TableStore:
         names = {posixpath.basename(posixpath.dirname(posixpath.dirname(p))) for p in found}
         return sorted(_valid("table", names))
 
-    def shards(self, table: str) -> list[str]:
-        files = self.root.glob("tables", check_key("table", table), "shard=*", PART_NAME)
+    def shards(self, table: str, prefix: str = "") -> list[str]:
+        """Shards of ``table`` with a file, those whose key starts with ``prefix`` (a listing
+        of that prefix only, on an object store)."""
+        pattern = f"shard={check_key('prefix', prefix) if prefix else ''}*"
+        files = self.root.glob("tables", check_key("table", table), pattern, PART_NAME)
         names = {posixpath.basename(posixpath.dirname(p)).split("=", 1)[1] for p in files}
         return sorted(_valid(f"shard of table {table!r}", names))
+
+    def has_shard(self, table: str, shard: str) -> bool:
+        return self.root.fs.exists(self.shard_file(table, shard))
+
+    def scan(
+        self,
+        table: str,
+        shards: list[str],
+        columns: list[str] | None = None,
+        where: ds.Expression | None = None,
+    ) -> pl.DataFrame:
+        """Only ``columns`` (and ``shard``) of the rows of ``shards`` that match ``where``,
+        read as a pyarrow dataset: other columns are never fetched and row groups the filter
+        rules out are skipped. Every shard named must have a file."""
+        paths = [self.shard_file(table, check_key("shard", s)) for s in shards]
+        if not paths:
+            return pl.DataFrame()
+        fs = None if self.root.is_local else PyFileSystem(FSSpecHandler(self.root.fs))
+        dataset = ds.dataset(
+            paths,
+            format="parquet",
+            filesystem=fs,
+            partitioning=ds.partitioning(pa.schema([("shard", pa.string())]), flavor="hive"),
+            partition_base_dir=self.table_dir(table),
+        )
+        wanted = None if columns is None else [*dict.fromkeys([*columns, "shard"])]
+        return pl.from_arrow(dataset.to_table(columns=wanted, filter=where))
 
     def read(self, table: str, shards: list[str] | None = None) -> pl.DataFrame:
         """All rows of ``table`` (or of some shards) with a ``shard`` column; empty if none."""

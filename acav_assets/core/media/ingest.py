@@ -12,8 +12,8 @@ becomes that video's ``internal_error`` row (its traceback in the log), and the 
 shard goes on. Two runs of one shard never overlap: the second waits for the shard's lock.
 
 The phases, in order: ``read_shard_videos``, ``fetch_video`` + ``inspect_video`` (in a pool),
-``mark_duplicates``, ``choose_windows`` (in the pool), ``publish_media`` (remote roots),
-``write_shard_tables``.
+``claim_content`` (the content index, ``dedup.py``), ``choose_windows`` (in the pool),
+``publish_media`` (remote roots), ``write_shard_tables``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ import polars as pl
 
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.media.breaker import SiteBreaker
+from acav_assets.core.media.dedup import ContentIndex, claim_content
 from acav_assets.core.media.fetch import Fetched, FetchError, download_video, locate_local
 from acav_assets.core.media.inspection import inspect_video
 from acav_assets.core.media.options import IngestOptions
 from acav_assets.core.media.records import ClipRecord, SourceVideo, VideoRecord
 from acav_assets.core.media.sites import site_of
+from acav_assets.core.media.slots import SiteSlots
 from acav_assets.core.media.sources import SOURCES_TABLE
 from acav_assets.core.media.windows import choose_windows
 from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
@@ -131,19 +133,26 @@ def _copy_earlier_download(root: StorageRoot, shard: str, video: SourceVideo, fo
 
 
 def _download(
-    shard: str, video: SourceVideo, folder: str, options: IngestOptions, breaker: SiteBreaker
+    shard: str,
+    video: SourceVideo,
+    folder: str,
+    options: IngestOptions,
+    breaker: SiteBreaker,
+    slots: SiteSlots,
 ) -> Fetched:
-    """Download one video through its site's circuit breaker, telling it what was answered."""
+    """Download one video in one of its site's slots, through the site's circuit breaker,
+    telling it what was answered."""
     site = site_of(video.url)
     try:
-        fetched = download_video(
-            video.url,
-            folder,
-            video.video_id,
-            windows=list(video.windows) or None,
-            settings=options.download,
-            may_ask=lambda: breaker.allows(site),
-        )
+        with slots.hold(site):
+            fetched = download_video(
+                video.url,
+                folder,
+                video.video_id,
+                windows=list(video.windows) or None,
+                settings=options.download,
+                may_ask=lambda: breaker.allows(site),
+            )
     except FetchError as error:
         if error.reason != Reason.DEFERRED and breaker.record(site, error.reason):
             log.warning(
@@ -164,6 +173,7 @@ def fetch_video(
     folder: str,
     options: IngestOptions,
     breaker: SiteBreaker,
+    slots: SiteSlots,
 ) -> VideoRecord:
     """The video's local files: a checked local path, or a download into ``folder``; an
     earlier permanent failure is kept without asking again."""
@@ -178,7 +188,7 @@ def fetch_video(
     if not root.is_local:
         _copy_earlier_download(root, shard, video, folder)
     try:
-        fetched = _download(shard, video, folder, options, breaker)
+        fetched = _download(shard, video, folder, options, breaker, slots)
     except FetchError as error:
         return VideoRecord.failure(video, error.reason, error.detail)
     duration = fetched.duration_s
@@ -203,18 +213,9 @@ def unexpected_failure(record: VideoRecord, phase: str, error: Exception) -> Vid
     return record
 
 
-def known_content(tables: TableStore, shard: str) -> dict[str, str]:
-    """Content hash -> video id of the videos other shards kept."""
-    others = [s for s in tables.shards(VIDEOS_TABLE) if s != shard]
-    if not others:
-        return {}
-    frame = tables.read(VIDEOS_TABLE, others).filter(pl.col("status") == "ok")
-    frame = frame.filter(pl.col("sha256").is_not_null()).sort("shard", "video_id")
-    return dict(zip(frame["sha256"], frame["video_id"], strict=True)) if frame.height else {}
-
-
 def mark_duplicates(records: Sequence[VideoRecord], known: dict[str, str]) -> None:
-    """Keep the first video of each content hash (``known`` first), mark the others."""
+    """Keep the first video of each content hash (``known`` first), mark the others; across
+    shards the content index does it (``dedup.claim_content``)."""
     for record in records:
         if not record.ok or record.sha256 is None:
             continue
@@ -292,6 +293,7 @@ def ingest_shard(
     videos = read_shard_videos(tables, shard)
     download = options.download
     breaker = SiteBreaker(lambda site: download.site_options(site).trip_after)
+    slots = SiteSlots(lambda site: download.site_options(site).concurrent_downloads)
     done = 0
 
     def advance(steps: int = 1) -> None:
@@ -303,7 +305,7 @@ def ingest_shard(
     def fetch_and_inspect(video: SourceVideo) -> VideoRecord:
         record, phase = VideoRecord(video), "fetch_video"
         try:
-            record = fetch_video(root, shard, video, folder, options, breaker)
+            record = fetch_video(root, shard, video, folder, options, breaker, slots)
             phase = "inspect_video"
             return inspect_video(record, options) if record.ok else record
         except Exception as error:  # one video never fails its shard
@@ -325,9 +327,11 @@ def ingest_shard(
         for record in pool.map(fetch_and_inspect, videos):
             records.append(record)
             advance()
-        mark_duplicates(
-            records, known_content(tables, shard) if options.dedup_across_shards else {}
-        )
+        if options.dedup_across_shards:
+            previous = tables.read(VIDEOS_TABLE, [shard])
+            claim_content(ContentIndex(root), shard, records, previous)
+        else:
+            mark_duplicates(records, {})
         kept = [r for r in records if r.ok]
         advance(len(records) - len(kept))
         clips = []

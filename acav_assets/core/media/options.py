@@ -38,7 +38,7 @@ class DownloadSettings:
         {},
         "Per-site yt-dlp settings, {site: {setting: value}} (site: 'youtube' or a host name; "
         "settings: extractor_args, sleep_requests, sleep_interval, max_sleep_interval, "
-        "js_runtime, js_runtime_path, trip_after).",
+        "js_runtime, js_runtime_path, trip_after, concurrent_downloads).",
     )
 
     def site_options(self, site: str) -> SiteOptions:
@@ -73,7 +73,9 @@ class DownloadSettings:
 class IngestOptions:
     """Registration, download, filters and clip windows of the media domain."""
 
-    shard_size: int = option(1000, "Videos per shard (one Dagster partition).")
+    # 140M videos / 2,000 = 70,000 shards: under Dagster's guidance of at most 100,000
+    # partitions an asset, with room for 200M videos (deployments/README.md, capacity plan).
+    shard_size: int = option(2000, "Videos per shard (one Dagster partition).")
     allowed_roots: tuple[str, ...] = option(
         (), "Folders local videos may be read from; none: the storage root (local roots only)."
     )

@@ -54,6 +54,9 @@ class SiteOptions:
     # block starts do not open it on their own, and at most a handful of requests are spent
     # on a site that has started to refuse.
     trip_after: int = 5
+    # at most this many downloads from the site at once in a shard (None: the shard's own
+    # concurrent_downloads)
+    concurrent_downloads: int | None = None
 
     @classmethod
     def from_mapping(cls, site: str, raw: Mapping[str, Any]) -> SiteOptions:
@@ -100,6 +103,13 @@ class SiteOptions:
             or self.trip_after < 1
         ):
             raise ValueError(f"site {site!r}: trip_after={self.trip_after!r} (an integer >= 1)")
+        limit = self.concurrent_downloads
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValueError(
+                f"site {site!r}: concurrent_downloads={limit!r} (an integer >= 1, or none)"
+            )
         return self
 
     def js_runtimes(self, default_deno: str | None) -> dict[str, dict[str, str]]:

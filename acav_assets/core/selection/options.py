@@ -26,6 +26,12 @@ class SelectionOptions:
     shard_ratio: float = option(0.2, "Share each shard selects before the merge (ACAV: 20%).")
     size: int | None = option(None, "Keep this many clips in all.")
     ratio: float | None = option(None, "Keep this share of all assigned clips.")
+    merge_group_shards: int = option(
+        100, "Shards whose winners one merge step takes (a partition of group_selection)."
+    )
+    merge_batch: int = option(
+        4_000_000, "Most candidates one step of the final merge holds (it extends in batches)."
+    )
 
     def search_kwargs(self) -> dict[str, object]:
         """The settings of the search itself, as ``BatchGreedySelector`` takes them."""
@@ -39,7 +45,7 @@ class SelectionOptions:
         check_choice("strategy", self.strategy, STRATEGIES)
         check_choice("estimator", self.estimator, ESTIMATORS)
         check_choice("pairing", self.pairing, PAIRINGS)
-        for name in ("batch_size", "top_k"):
+        for name in ("batch_size", "top_k", "merge_group_shards", "merge_batch"):
             if getattr(self, name) < 1:
                 raise OptionError(name, f"{getattr(self, name)!r} must be >= 1")
         if self.size is not None and self.ratio is not None:

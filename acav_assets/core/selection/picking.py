@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +12,8 @@ import polars as pl
 from acav_assets.core.selection.greedy import BatchGreedySelector
 from acav_assets.core.selection.information import objective
 from acav_assets.core.selection.options import SelectionOptions
+from acav_assets.core.selection.pairing import check_estimator, check_labels
 from acav_assets.core.selection.state import SelectionState
-from acav_assets.core.storage import StorageRoot
-
-MERGED_FOLDER = "selections/merged"
-TRACE_FILE = "trace.npz"
 
 
 @dataclass(frozen=True)
@@ -68,11 +64,14 @@ def select_clips(
     n_select: int | None = None,
     ratio: float | None = None,
     seed: int = SelectionOptions.seed,
+    state: SelectionState | None = None,
     progress: Callable[[int, int], None] | None = None,
     **selector_kwargs: Any,
 ) -> SelectionOutcome:
     """Run the selector over ``assignments`` (``clip_id`` plus one label column per
-    clustering) and return the picks with their objective."""
+    clustering) and return the picks with their objective. With ``state`` (an earlier
+    selection, not changed) the picks extend it, and the random baseline is that state plus
+    random candidates."""
     missing = [c for c in ["clip_id", *columns] if c not in assignments.columns]
     if missing:
         raise ValueError(f"assignments lack columns {missing}; have {assignments.columns}")
@@ -80,7 +79,7 @@ def select_clips(
     if n_select is not None:
         n_select = min(n_select, labels.shape[0])
     selector = BatchGreedySelector(n_select=n_select, ratio=ratio, seed=seed, **selector_kwargs)
-    selector.fit(labels, list(columns), list(ks), progress=progress)
+    selector.fit(labels, list(columns), list(ks), state=state, progress=progress)
     order = selector.order_
     frame = pl.DataFrame(
         {
@@ -88,15 +87,15 @@ def select_clips(
             "rank": np.arange(len(order), dtype=np.int64),
         }
     )
-    baseline = random_objective(
-        labels,
-        columns,
-        len(order),
-        ks,
-        pairing=selector.pairing,
-        estimator=selector.estimator,
-        seed=seed,
-    )
+    if state is None:
+        baseline = random_objective(
+            labels, columns, len(order), ks,
+            pairing=selector.pairing, estimator=selector.estimator, seed=seed,
+        )  # fmt: skip
+    else:
+        baseline = random_extension_objective(
+            state, labels, columns, len(order), ks, estimator=selector.estimator, seed=seed
+        )
     return SelectionOutcome(
         frame=frame,
         objective=float(selector.objective_),
@@ -106,19 +105,24 @@ def select_clips(
     )
 
 
-def save_merged_selection(root: StorageRoot, outcome: SelectionOutcome) -> str:
-    """Keep the merged selection's state (so new candidates can extend it) and its trace
-    (for the report) under ``selections/merged/``."""
-    folder = MERGED_FOLDER
-    outcome.selector.state_.save(root, folder)
-    buffer = io.BytesIO()
-    np.savez(buffer, trace=outcome.trace, strategy=np.array(outcome.selector.strategy))
-    root.write_bytes(root.path(folder, TRACE_FILE), buffer.getvalue())
-    return root.path(folder)
-
-
-def load_merged_selection(root: StorageRoot) -> tuple[SelectionState, np.ndarray, str]:
-    """The state, the trace and the strategy saved by :func:`save_merged_selection`."""
-    with np.load(io.BytesIO(root.read_bytes(root.path(MERGED_FOLDER, TRACE_FILE)))) as saved:
-        trace, strategy = saved["trace"], str(saved["strategy"])
-    return SelectionState.load(root, MERGED_FOLDER), trace, strategy
+def random_extension_objective(
+    state: SelectionState,
+    labels: np.ndarray,
+    columns: Sequence[str],
+    size: int,
+    ks: Sequence[int],
+    *,
+    estimator: str,
+    seed: int,
+    draws: int = 5,
+) -> float:
+    """Mean F of ``state`` plus ``draws`` uniformly random subsets of ``size`` rows."""
+    arr, _ = check_labels(labels, columns, ks)
+    code = check_estimator(estimator)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(draws):
+        extended = state.copy()
+        extended.add(arr, rng.choice(arr.shape[0], size=size, replace=False))
+        values.append(extended.objective(code))
+    return float(np.mean(values))

@@ -1,22 +1,41 @@
-"""Selection at scale: each shard on its own, then greedy again over the union of the shard
-winners (GreeDi, Mirzasoleiman et al. 2013) to the global target.
+"""Selection at scale: each shard on its own, then greedy again over the winners (GreeDi,
+Mirzasoleiman et al. 2013), in levels, to the global target.
 
 Why: one search over every clip needs every clip's labels in one process. Selecting a share of
-each shard independently (ACAV: 20%) parallelises across pods; searching again over the union
-of the winners reaches the global size.
+each shard independently (ACAV: 20%) parallelises across pods; merging groups of shard winners
+in parallel (one pod a group) and then the group winners reaches the global size with the
+memory of one step bounded by what it reads: its group, or one batch of the final merge.
+
+Levels: level 0 is each shard's own selection (``shard_selections``: its winners with their
+labels and the shard's candidate count). A merge group holds ``merge_group_shards`` shards of
+one manifest (consecutive shard indices, so a new manifest never changes an old group); it
+keeps :func:`group_target` of its winners. The final merge picks the global target among the
+group winners; when one group holds every new shard it is the final merge itself, so one
+group is exactly a single merge.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+import pyarrow.dataset as ds
 
+from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.selection.picking import SelectionOutcome, select_clips
+from acav_assets.core.selection.state import SelectionState
+from acav_assets.core.storage import check_key
 
 # The merge should choose among at least this many candidates per clip it keeps.
 MERGE_CHOICE = 2
+WINNERS_TABLE = "shard_selections"
+CANDIDATES_COLUMN = "candidates"  # the shard's assigned clips, on each of its winners
+_INDEXED = re.compile(r"^(?P<head>.+)-(?P<index>[0-9]+)$")
+_GROUP = re.compile(r"^(?P<head>.+)-g(?P<group>[0-9]{5,})$")
+_SINGLE = "-g"
 
 
 def merge_candidates(
@@ -47,19 +66,107 @@ def shard_ratio_for(size: int | None, n_clips: int, ratio: float) -> float:
     return min(1.0, max(ratio, MERGE_CHOICE * size / n_clips))
 
 
+def group_target(n_winners: int, n_assigned: int, ratio: float | None, size: int | None) -> int:
+    """How many of its ``n_winners`` a merge group keeps: the geometric mean of its winners
+    and its share of the global target (``ratio`` of its ``n_assigned`` clips; with a global
+    ``size``, the shards kept ``MERGE_CHOICE`` times their share), so that each level keeps
+    the same fraction of what it reads; every winner when the target is all of them."""
+    if ratio is None and size is None:
+        return n_winners
+    share = ratio * n_assigned if ratio is not None else n_winners / MERGE_CHOICE
+    share = min(float(n_winners), share)
+    return min(n_winners, max(math.ceil(share), math.ceil(math.sqrt(n_winners * share))))
+
+
+def group_key(shard: str, group_shards: int) -> str:
+    """The merge group of ``shard``: ``<manifest prefix>-g<index // group_shards>`` for a key
+    ending in its shard index, else a group of its own (``<shard>-g``)."""
+    match = _INDEXED.match(shard)
+    if match is None:
+        return check_key("merge group", shard + _SINGLE)
+    group = int(match.group("index")) // group_shards
+    return check_key("merge group", f"{match.group('head')}-g{group:05d}")
+
+
+def group_members(group: str, group_shards: int) -> list[str]:
+    """Every shard key that :func:`group_key` puts in ``group`` (most may not exist)."""
+    if group.endswith(_SINGLE):
+        return [group[: -len(_SINGLE)]]
+    match = _GROUP.match(group)
+    if match is None:
+        raise ValueError(f"{group!r} is not a merge group key (<prefix>-g<number> or <shard>-g)")
+    first = int(match.group("group")) * group_shards
+    return [f"{match.group('head')}-{i:05d}" for i in range(first, first + group_shards)]
+
+
+def group_shards_of(shards: list[str], group_shards: int) -> dict[str, list[str]]:
+    """``shards`` by merge group, each group's shards sorted; groups in key order."""
+    groups: dict[str, list[str]] = {}
+    for shard in sorted(shards):
+        groups.setdefault(group_key(shard, group_shards), []).append(shard)
+    return dict(sorted(groups.items()))
+
+
+def winner_frame(
+    assignments: pl.DataFrame, picks: pl.DataFrame, columns: list[str], version: str
+) -> pl.DataFrame:
+    """A shard's winners as ``shard_selections`` keeps them: clip_id, rank, labels, the
+    shard's candidate count and the clustering version (what the merges read)."""
+    labels = assignments.select("clip_id", *columns)
+    return picks.join(labels, on="clip_id", how="left").with_columns(
+        pl.lit(assignments.height, dtype=pl.Int64).alias(CANDIDATES_COLUMN),
+        pl.lit(version).alias("clustering_version"),
+    )
+
+
+def read_winners(
+    tables: TableStore, table: str, shards: list[str], columns: list[str], version: str
+) -> pl.DataFrame:
+    """The winners of ``shards`` in ``table`` under clustering ``version``, reading only
+    clip_id, the labels and the candidate count, sorted by shard and clip id."""
+    frame = tables.scan(
+        table,
+        shards,
+        ["clip_id", *columns, CANDIDATES_COLUMN],
+        ds.field("clustering_version") == version,
+    )
+    if frame.height == 0:
+        return pl.DataFrame(
+            schema={
+                "clip_id": pl.String,
+                **dict.fromkeys(columns, pl.Int64),
+                CANDIDATES_COLUMN: pl.Int64,
+                "shard": pl.String,
+            }  # fmt: skip
+        )
+    return frame.sort("shard", "clip_id")
+
+
+def assigned_of(winners: pl.DataFrame) -> int:
+    """The candidates of the shards these winners come from (one count a shard)."""
+    if winners.height == 0:
+        return 0
+    return int(
+        winners.group_by("shard").agg(pl.col(CANDIDATES_COLUMN).first())[CANDIDATES_COLUMN].sum()
+    )
+
+
 def merge_shard_winners(
     candidates: pl.DataFrame,
     columns: list[str],
     ks: list[int],
     n_select: int,
     *,
+    state: SelectionState | None = None,
     progress: Callable[[int, int], None] | None = None,
     **selector_kwargs: Any,
 ) -> tuple[pl.DataFrame, SelectionOutcome]:
-    """Greedy over the shard winners (``candidates``: clip_id, shard, one label column per
-    clustering) to ``n_select`` clips: the ranked picks with their ``from_shard``."""
+    """Greedy over winners (``candidates``: clip_id, shard, one label column per clustering)
+    to ``n_select`` clips, extending ``state`` when given: the ranked picks with their
+    ``from_shard``."""
     outcome = select_clips(
-        candidates, columns, ks, n_select=n_select, progress=progress, **selector_kwargs
-    )
+        candidates, columns, ks, n_select=n_select, state=state, progress=progress,
+        **selector_kwargs,
+    )  # fmt: skip
     shards = candidates["shard"].gather(outcome.selector.order_)
     return outcome.frame.with_columns(shards.alias("from_shard")), outcome

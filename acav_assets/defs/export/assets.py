@@ -9,11 +9,11 @@ import polars as pl
 from acav_assets.core.clustering import ClusteringSet
 from acav_assets.core.export import ExportOptions, embedding_lookup, export_rows, export_subset
 from acav_assets.core.features import EmbeddingStore
+from acav_assets.core.selection import read_curated_subset
 from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.resources import AcavHome
-from acav_assets.defs.selection.assets import SUBSET_SHARD
 
 EXPORT_CODE_VERSION = "1"
 
@@ -39,7 +39,7 @@ def curated_export(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     options = to_options(config, ExportOptions)
     root, tables = acav.storage(), acav.tables()
-    subset = tables.read("curated_subset", [SUBSET_SHARD])
+    subset = read_curated_subset(root, tables)
     rows = export_rows(subset, tables.read("clips"), tables.read("videos"))
     lookup = None
     if options.webdataset:
@@ -85,7 +85,7 @@ def curated_export(
             "preview": dg.MetadataValue.md(markdown_table(preview.columns, preview.iter_rows())),
         }
     )
-    target = int(subset["target"][0]) if subset.height else 0
+    target = int(subset["target"].max()) if subset.height else 0
     yield dg.AssetCheckResult(
         check_name="row_count_matches_target",
         passed=result.rows == target,

@@ -20,6 +20,7 @@ from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
 from acav_assets.defs.progress import log_progress
 from acav_assets.defs.resources import AcavHome
+from acav_assets.defs.retries import GPU_RETRY, not_retried
 
 FEATURES_CODE_VERSION = "1"
 MODALITY_ASSETS = {"audio": "audio_embeddings", "visual": "visual_embeddings"}
@@ -55,6 +56,7 @@ def _spec(modality: str) -> dg.AssetSpec:
         cpu="4", memory="16Gi", gpu=1, ephemeral_storage="50Gi", shared_memory="2Gi"
     ),
     pool="gpu",
+    retry_policy=GPU_RETRY,
 )
 def embedded_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: EmbeddingConfig
@@ -63,15 +65,16 @@ def embedded_shard(
     options = to_options(config, FeatureOptions)
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     modalities = [m for m, key in MODALITY_ASSETS.items() if key in selected]
-    extractors = {
-        m: get_extractor(
-            options.extractor(m),
-            weights=options.weights(m),
-            cache_dir=options.weights_cache,
-            precision=options.precision,
-        )
-        for m in modalities
-    }
+    with not_retried(ValueError, FileNotFoundError):
+        extractors = {
+            m: get_extractor(
+                options.extractor(m),
+                weights=options.weights(m),
+                cache_dir=options.weights_cache,
+                precision=options.precision,
+            )
+            for m in modalities
+        }
     root = acav.storage()
     has_clips = shard in acav.tables().shards("clips")
     summary = {}

@@ -27,6 +27,7 @@ from acav_assets.defs.markdown import markdown_table
 from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
 from acav_assets.defs.progress import log_progress
 from acav_assets.defs.resources import AcavHome
+from acav_assets.defs.retries import NETWORK_RETRY, not_retried
 
 MEDIA_CODE_VERSION = "1"
 
@@ -165,11 +166,13 @@ def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
     backfill_policy=SHARD_BACKFILL,
     op_tags=k8s_op_tags(cpu="2", memory="4Gi", ephemeral_storage="50Gi"),
     pool="downloads",
+    retry_policy=NETWORK_RETRY,
 )
 def ingested_shard(
     context: dg.AssetExecutionContext, acav: AcavHome, config: IngestConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    options = checked_ingest_options(config, acav)
+    with not_retried(ValueError):
+        options = checked_ingest_options(config, acav)
     stack_facts = _download_stack(context, acav, options)
     stats = ingest_shard(
         acav.storage(),

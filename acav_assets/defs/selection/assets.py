@@ -1,4 +1,5 @@
-"""Each shard's own selection, and the merged ``curated_subset`` over the shard winners."""
+"""Each shard's own selection, the merge groups of shard winners, and ``curated_subset``, the
+curated set extended by the shards it does not include yet (GreeDi in levels)."""
 
 from collections.abc import Iterator
 
@@ -7,21 +8,21 @@ import polars as pl
 
 from acav_assets.core.clustering import ClusteringSet
 from acav_assets.core.selection import (
+    WINNERS_TABLE,
+    CuratedSet,
     SelectionOptions,
-    merge_candidates,
-    merge_shard_winners,
-    merge_target,
-    save_merged_selection,
     select_clips,
+    winner_frame,
 )
 from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
-from acav_assets.defs.partitions import SHARD_BACKFILL, shard_partitions
+from acav_assets.defs.markdown import markdown_table
+from acav_assets.defs.partitions import SHARD_BACKFILL, merge_group_partitions, shard_partitions
 from acav_assets.defs.progress import log_progress
 from acav_assets.defs.resources import AcavHome
 
-SELECTION_CODE_VERSION = "1"
-SUBSET_SHARD = "all"
+SELECTION_CODE_VERSION = "2"
+LISTED_SHARDS = 20  # new shards named in a curated_subset materialization's metadata
 
 ShardSelectionConfig = config_class(
     SelectionOptions, name="ShardSelectionConfig", exclude={"size", "ratio"}
@@ -43,7 +44,8 @@ def _objective_check(asset: str, objective: float, baseline: float, n: int) -> d
     partitions_def=shard_partitions,
     backfill_policy=SHARD_BACKFILL,
     group_name="selection",
-    description="The shard's own greedy selection to a ratio (ACAV: 20% of each chunk).",
+    description="The shard's own greedy selection to a ratio (ACAV: 20% of each chunk), kept "
+    "with the winners' labels for the merges.",
     code_version=SELECTION_CODE_VERSION,
     kinds={"parquet"},
     check_specs=[dg.AssetCheckSpec("selection_beats_random", asset="shard_selection")],
@@ -63,9 +65,9 @@ def shard_selection(
         **options.search_kwargs(),
     )  # fmt: skip
     tables.write(
-        "shard_selections",
+        WINNERS_TABLE,
         shard,
-        outcome.frame.with_columns(pl.lit(trained.version).alias("clustering_version")),
+        winner_frame(assigned, outcome.frame, trained.columns, trained.version),
     )
     yield dg.MaterializeResult(
         metadata={
@@ -73,51 +75,114 @@ def shard_selection(
             "selected": outcome.frame.height,
             "objective": outcome.objective,
             "random_objective": outcome.random_objective,
+            "clustering_version": trained.version,
         }
     )
     yield _objective_check("shard_selection", outcome.objective, outcome.random_objective,
                            outcome.frame.height)  # fmt: skip
 
 
+def _curated_set(acav: AcavHome, options: SelectionOptions) -> CuratedSet:
+    trained = ClusteringSet.load(acav.storage())
+    return CuratedSet(
+        acav.storage(), acav.tables(), trained.columns, trained.ks, trained.version, options
+    )
+
+
 @dg.asset(
     deps=["shard_selection"],
+    partitions_def=merge_group_partitions,
+    backfill_policy=SHARD_BACKFILL,
     group_name="selection",
-    description="Greedy again over the union of the shard winners (GreeDi) to the global target.",
+    description="A merge group's new shard winners merged, in the context of the curated set, "
+    "to the share the final merge chooses from (one pod a group).",
+    code_version=SELECTION_CODE_VERSION,
+    kinds={"parquet"},
+    op_tags=k8s_op_tags(cpu="2", memory="8Gi"),
+)
+def group_selection(
+    context: dg.AssetExecutionContext, acav: AcavHome, config: SubsetConfig
+) -> dg.MaterializeResult:
+    curated = _curated_set(acav, to_options(config, SelectionOptions))
+    group = context.partition_key
+    shards = curated.group_pending(group)
+    winners = curated.select_group(group, shards)
+    curated.save_group(winners)
+    return dg.MaterializeResult(
+        metadata={
+            "shards": len(shards),
+            "assigned_clips": winners.assigned,
+            "winners": winners.frame.height,
+            "curated_revision": winners.revision,
+            "clustering_version": curated.version,
+        }
+    )
+
+
+def _included_sources(shards: list[str]) -> str:
+    """Shards by manifest (the key less its index), as a markdown table."""
+    prefixes = pl.DataFrame({"shard": shards}, schema={"shard": pl.String}).with_columns(
+        pl.col("shard").str.replace(r"-[0-9]+$", "").alias("manifest")
+    )
+    counts = prefixes.group_by("manifest").len().sort("manifest")
+    return markdown_table(["manifest", "shards"], counts.iter_rows())
+
+
+@dg.asset(
+    deps=["group_selection"],
+    group_name="selection",
+    description="The curated set: extended from its saved state by the shards it does not "
+    "include yet (earlier winners stay); a new clustering version or other settings start "
+    "it over.",
     code_version=SELECTION_CODE_VERSION,
     kinds={"parquet"},
     check_specs=[
         dg.AssetCheckSpec("selection_beats_random", asset="curated_subset", blocking=True)
     ],
     op_tags=k8s_op_tags(cpu="4", memory="16Gi"),
+    pool="curation",
 )
 def curated_subset(
     context: dg.AssetExecutionContext, acav: AcavHome, config: SubsetConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    options = to_options(config, SelectionOptions)
-    tables = acav.tables()
-    trained = ClusteringSet.load(acav.storage())
-    assigned = tables.read("cluster_assignments")
-    candidates = merge_candidates(assigned, tables.read("shard_selections"), trained.version)
-    total = assigned.filter(pl.col("clustering_version") == trained.version).height
-    target = merge_target(options.size, options.ratio, total, candidates.height)
-    subset, outcome = merge_shard_winners(
-        candidates, trained.columns, trained.ks, target,
-        progress=log_progress(context, "merge"), **options.search_kwargs(),
-    )  # fmt: skip
-    tables.write(
-        "curated_subset", SUBSET_SHARD, subset.with_columns(pl.lit(target).alias("target"))
-    )
-    save_merged_selection(acav.storage(), outcome)
+    curated = _curated_set(acav, to_options(config, SelectionOptions))
+    extension = curated.extend(progress=log_progress(context, "merge"))
+    record = extension.record
+    if extension.budget == 0 and extension.shards:
+        context.log.warning(
+            f"{len(extension.shards)} new shards added no clip: the curated set is full "
+            "(size reached); a new clustering version or other settings let them compete"
+        )
     yield dg.MaterializeResult(
         metadata={
-            "assigned_clips": total,
-            "candidates": candidates.height,
-            "target": target,
-            "selected": subset.height,
-            "objective": outcome.objective,
-            "random_objective": outcome.random_objective,
-            "clustering_version": trained.version,
-        }
+            "curated_revision": record.revision,
+            "started_over": extension.fresh,
+            "included_shards": len(record.shards),
+            "new_shards": len(extension.shards),
+            "new_shards_listed": dg.MetadataValue.md(
+                "\n".join(f"- {s}" for s in extension.shards[:LISTED_SHARDS])
+                + (
+                    f"\n- ... {len(extension.shards) - LISTED_SHARDS} more"
+                    if len(extension.shards) > LISTED_SHARDS
+                    else ""
+                )  # fmt: skip
+            ),
+            "included_by_manifest": dg.MetadataValue.md(_included_sources(list(record.shards))),
+            "merge_groups": extension.groups,
+            "merge_groups_inline": extension.groups_inline,
+            "merge_batches": extension.batches,
+            "candidates": extension.candidates,
+            "budget": extension.budget,
+            "added": extension.added,
+            "assigned_clips": record.assigned,
+            "selected": record.selected,
+            "target": record.selected,
+            "objective": record.objective,
+            "random_objective": extension.random_objective,
+            "clustering_version": record.version,
+            "seconds": round(extension.seconds, 3),
+        },
+        data_version=dg.DataVersion(f"{record.version}:{record.settings}:r{record.revision}"),
     )
-    yield _objective_check("curated_subset", outcome.objective, outcome.random_objective,
-                           subset.height)  # fmt: skip
+    yield _objective_check("curated_subset", record.objective, extension.random_objective,
+                           extension.added)  # fmt: skip

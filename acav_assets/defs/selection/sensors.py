@@ -4,6 +4,7 @@ shard assigned and selected once per clustering version."""
 from __future__ import annotations
 
 import dagster as dg
+import pyarrow.dataset as ds
 
 from acav_assets.core.clustering import ClusteringOptions, ClusteringSet
 from acav_assets.core.features import EmbeddingStore
@@ -29,11 +30,16 @@ def curation_sensor(context: dg.SensorEvaluationContext, acav: AcavHome):
     version = ClusteringSet.latest_version(root)
     if version is None:
         return dg.RunRequest(job_name=clustering_job.name, run_key=f"first-clustering:{embedded}")
-    assigned = acav.tables().read("cluster_assignments")
-    done = set()
-    if "clustering_version" in assigned.columns:
-        current = assigned.filter(assigned["clustering_version"] == version)
-        done = set(current["shard"].to_list())
+    # Only the version column of the shards that have assignments: never every label.
+    tables = acav.tables()
+    with_files = set(tables.shards("cluster_assignments"))
+    assigned = tables.scan(
+        "cluster_assignments",
+        [s for s in embedded if s in with_files],
+        ["clustering_version"],
+        ds.field("clustering_version") == version,
+    )
+    done = set(assigned["shard"].to_list()) if assigned.height else set()
     todo = [s for s in embedded if s not in done]
     if not todo:
         return dg.SkipReason(f"every embedded shard is assigned under clustering {version}")

@@ -18,9 +18,9 @@ from acav_assets.core.evaluation.report.html import (
 )
 from acav_assets.core.evaluation.report.previews import ClipPreview, extract_preview
 from acav_assets.core.export.rows import export_rows
+from acav_assets.core.selection.curated import load_merged_selection, read_curated_subset
 from acav_assets.core.selection.information import contingency, mutual_info
 from acav_assets.core.selection.pairing import parse_column
-from acav_assets.core.selection.picking import load_merged_selection
 from acav_assets.core.selection.strategies import STRATEGIES
 from acav_assets.core.storage import StorageRoot
 
@@ -84,7 +84,7 @@ def build_report_data(
     "f1", "n_seeds"}}, "curves": {name: {"sizes", "precision", "spread"}}}``.
     """
     trained = ClusteringSet.load(root)
-    subset = tables.read("curated_subset", ["all"])
+    subset = read_curated_subset(root, tables)
     assigned = tables.read("cluster_assignments")
     assigned = assigned.filter(pl.col("clustering_version") == trained.version)
     videos = tables.read("videos")
