@@ -55,12 +55,14 @@ def catalog_query(
     sql: Annotated[str, typer.Argument(help="A read-only SQL query over the catalog.")],
     home: HomeOption = None,
 ) -> None:
-    """Run a SQL query over the catalog and print the result."""
+    """Run one read-only SELECT over the catalog's views and print the result."""
     import duckdb
+
+    from acav_assets.core.catalog import QueryRefused
 
     try:
         frame = _catalog(home).query(sql)
-    except duckdb.Error as error:
+    except (duckdb.Error, QueryRefused) as error:
         raise typer.BadParameter(f"{error}", param_hint="SQL") from None
     stderr.print(frame)
     print_summary({"rows": frame.height, "columns": frame.columns})

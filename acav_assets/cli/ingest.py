@@ -3,7 +3,9 @@ the shard job, as the sensor does."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from dataclasses import replace
 from typing import Annotated
 
 from acav_assets.cli.app import app
@@ -66,9 +68,13 @@ def ingest(
     from acav_assets.defs.media.assets import ingested_shard
 
     roots = allow_root or default_roots(manifests)
+    if proxy:
+        # As the code location's environment, not run config: the local instance keeps run
+        # config, and the UI of `dagster dev` would show the proxy's credentials.
+        os.environ["ACAV_PROXY_URL"] = proxy
     download = DownloadSettings(
         max_height=max_height, retries=retries, socket_timeout=socket_timeout,
-        rate_limit=rate_limit, cookies_file=cookies, proxy=proxy, sites=read_sites(sites),
+        rate_limit=rate_limit, cookies_file=cookies, sites=read_sites(sites),
     )  # fmt: skip
     options = IngestOptions(
         shard_size=shard_size, allowed_roots=tuple(roots), clip_strategy=clip_strategy,
@@ -79,8 +85,8 @@ def ingest(
     checked(options.validate)
     loaded = checked_manifests(manifests)
     prefixes = shard_prefixes(loaded)
-    downloads = any(m.rows["url"].is_not_null().any() for m in loaded)
-    if downloads and not (stack := download_stack(home, download)).ok:
+    downloads = any(m.n_urls for m in loaded)
+    if downloads and not (stack := download_stack(home, replace(download, proxy=proxy))).ok:
         problems = escape("; ".join(stack.problems))
         stderr.print(f"[yellow]warning:[/] download stack degraded (acav doctor): {problems}")
     curation = Curation(sources=tuple(manifests), ingest=options)

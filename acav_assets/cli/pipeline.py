@@ -62,13 +62,18 @@ def default_roots(sources: list[str]) -> list[str]:
 
 
 def checked_manifests(sources: list[str]) -> list:
-    """Every manifest, checked before any work: a bad one is exit code 2, nothing written."""
-    from acav_assets.core.media import ManifestError, load_manifest
+    """Every manifest, read through once and checked before any work (its hash and counts
+    known, its rows not kept): a bad one is exit code 2, nothing written."""
+    from acav_assets.core.media import ManifestError, ManifestReader
 
+    readers = [ManifestReader(source) for source in sources]
     try:
-        return [load_manifest(source) for source in sources]
+        for reader in readers:
+            for _ in reader.batches():
+                pass
     except ManifestError as error:
         raise typer.BadParameter(str(error), param_hint="SOURCES") from None
+    return readers
 
 
 def shard_prefixes(manifests: list) -> list[str]:

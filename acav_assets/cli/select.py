@@ -9,7 +9,7 @@ import typer
 
 from acav_assets.cli.app import app
 from acav_assets.cli.common import opt, print_summary, stderr
-from acav_assets.cli.pipeline import SizeOption, parse_size
+from acav_assets.cli.pipeline import SizeOption, checked, parse_size
 from acav_assets.core.selection.options import SelectionOptions as Select
 
 
@@ -34,7 +34,8 @@ def select(
     estimator: Annotated[str, opt(Select, "estimator")] = Select.estimator,
     seed: Annotated[int, opt(Select, "seed")] = Select.seed,
 ) -> None:
-    """Select the clips whose audio and visual clusterings share the most information."""
+    """Select the clips whose audio and visual clusterings share the most information. Any
+    integer labels do (each column is relabelled 0..k-1)."""
     import numpy as np
     import polars as pl
     from rich.progress import Progress
@@ -43,29 +44,30 @@ def select(
         BatchGreedySelector,
         contributions,
         estimate_share,
-        parse_column,
+        read_assignments,
     )
     from acav_assets.core.storage import StorageRoot
 
     if (ratio is None) == (size is None):
         raise typer.BadParameter("give exactly one of --ratio or --size", param_hint="--ratio")
-    target = parse_size(size)
-    frame = pl.read_parquet(assignments)
-    if "clip_id" not in frame.columns:
-        raise typer.BadParameter(f"{assignments} has no clip_id column", param_hint="--assignments")
-    columns = [c for c in frame.columns if c != "clip_id"]
+    options = Select(
+        pairing=pairing, batch_size=batch_size, top_k=top_k, strategy=strategy,
+        estimator=estimator, seed=seed, ratio=ratio, **parse_size(size),
+    )  # fmt: skip
+    checked(options.validate)
+    try:
+        table = read_assignments(assignments)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--assignments") from None
+    columns, labels = table.columns, table.labels
+    search = {"strategy": strategy, "pairing": pairing, "estimator": estimator}
     estimate = None
     try:
-        for column in columns:
-            parse_column(column)
-        labels = frame.select(columns).to_numpy()
-        if target.get("auto_size"):
-            estimate = estimate_share(labels, columns, strategy=strategy, pairing=pairing,
-                                      estimator=estimator, seed=seed)  # fmt: skip
-            target = {"size": estimate.size}
+        if options.auto_size:
+            estimate = estimate_share(labels, columns, seed=seed, **search)
         selector = BatchGreedySelector(
-            n_select=target.get("size"), ratio=ratio, pairing=pairing, batch_size=batch_size,
-            top_k=top_k, strategy=strategy, estimator=estimator, exact=exact, seed=seed,
+            n_select=estimate.size if estimate else options.size, ratio=ratio,
+            batch_size=batch_size, top_k=top_k, exact=exact, seed=seed, **search,
         )  # fmt: skip
         with Progress(console=stderr, transient=True) as bar:
             task = bar.add_task("selecting", total=None)
@@ -75,18 +77,12 @@ def select(
             )  # fmt: skip
     except (ValueError, TypeError) as error:
         raise typer.BadParameter(str(error), param_hint="--assignments") from None
+    order = selector.order_
     result = pl.DataFrame(
         {
-            "clip_id": frame["clip_id"].gather(selector.order_),
-            "rank": pl.Series(np.arange(len(selector.order_)), dtype=pl.Int64),
-            "contribution": contributions(
-                labels,
-                columns,
-                selector.order_,
-                strategy=strategy,
-                pairing=pairing,
-                estimator=estimator,
-            )[selector.order_],  # fmt: skip
+            "clip_id": table.clip_ids.gather(order),
+            "rank": pl.Series(np.arange(len(order)), dtype=pl.Int64),
+            "contribution": contributions(labels, columns, order, **search)[order],
         }
     )
     target = StorageRoot(str(out.parent.resolve()))
@@ -94,8 +90,8 @@ def select(
         result.write_parquet(handle)
     print_summary(
         {
-            "candidates": frame.height,
-            "selected": len(selector.order_),
+            "candidates": len(table.clip_ids),
+            "selected": len(order),
             "pairs": len(selector.pairs_),
             "objective": selector.objective_,
             "seconds": round(selector.seconds_, 3),

@@ -19,6 +19,11 @@ class Reason(StrEnum):
     # sources and access
     PATH_OUTSIDE_ROOT = "path_outside_root"
     FILE_NOT_FOUND = "file_not_found"
+    # network reach: a URL (or a redirect, or a segment of a playlist) that names a loopback,
+    # link-local or private address while the deployment refuses those
+    PRIVATE_ADDRESS = "private_address"
+    # a URL acav never fetches: not http(s) (a redirect to file://, a data: segment)
+    URL_REFUSED = "url_refused"
     # downloads
     HTTP_404 = "http_404"
     HTTP_ERROR = "http_error"
@@ -26,6 +31,9 @@ class Reason(StrEnum):
     DOWNLOAD_ERROR = "download_error"
     EMPTY_FILE = "empty_file"
     NO_SUITABLE_FORMAT = "no_suitable_format"
+    # bounded downloads (IngestOptions.max_download_bytes, max_download_s)
+    TOO_LARGE = "too_large"
+    TIME_LIMIT = "time_limit"
     # what a video site answered (classified from yt-dlp's messages)
     UNAVAILABLE = "unavailable"
     PRIVATE = "private"
@@ -40,6 +48,9 @@ class Reason(StrEnum):
     DEFERRED = "deferred"
     # probing and filters
     PROBE_ERROR = "probe_error"
+    # a container that is not on the allowlist (an HLS playlist, an ffconcat list, ...)
+    CONTAINER_NOT_ALLOWED = "container_not_allowed"
+    NO_DURATION = "no_duration"  # neither the container nor its packets tell a length
     TRUNCATED = "truncated"
     NO_AUDIO_STREAM = "no_audio_stream"
     NO_VIDEO_STREAM = "no_video_stream"
@@ -53,6 +64,9 @@ class Reason(StrEnum):
     FROZEN_VIDEO = "frozen_video"
     BLACK_VIDEO = "black_video"
     WINDOW_OUT_OF_RANGE = "window_out_of_range"
+    # the last resort: an exception acav did not expect while handling one item; ``detail``
+    # names the phase and the exception type, the traceback is in the log
+    INTERNAL_ERROR = "internal_error"
 
 
 # Fetch failures that a later run would only repeat: the video is gone, private, or closed to
@@ -75,11 +89,15 @@ TRANSIENT: frozenset[Reason] = frozenset(
     {
         Reason.PATH_OUTSIDE_ROOT,
         Reason.FILE_NOT_FOUND,
+        Reason.PRIVATE_ADDRESS,
+        Reason.URL_REFUSED,
         Reason.HTTP_ERROR,
         Reason.TIMEOUT,
         Reason.DOWNLOAD_ERROR,
         Reason.EMPTY_FILE,
         Reason.NO_SUITABLE_FORMAT,
+        Reason.TOO_LARGE,
+        Reason.TIME_LIMIT,
         Reason.LIVE,
         Reason.BOT_CHECK,
         Reason.RATE_LIMITED,

@@ -3,7 +3,8 @@
 This module is where the environment reaches the code location, and only as ``dg.EnvVar``s:
 Dagster resolves them when a run starts, so their values never enter the repository snapshot
 that the UI and GraphQL serve. Object-store credentials are not read by acav at all: s3fs
-and botocore take the standard ``AWS_*`` variables themselves.
+and botocore take the standard ``AWS_*`` variables themselves. A download proxy that carries
+credentials comes the same way (``ACAV_PROXY_URL``), never as run config, which the UI shows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ ENVIRONMENT = {
     "media_roots": "ACAV_MEDIA_ROOTS",
     "s3_endpoint_url": "ACAV_S3_ENDPOINT_URL",
     "ytdlp_cookies": "ACAV_YTDLP_COOKIES",
+    "proxy_url": "ACAV_PROXY_URL",
+    "refuse_private_addresses": "ACAV_REFUSE_PRIVATE_ADDRESSES",
 }
 
 
@@ -36,6 +39,16 @@ class AcavHome(dg.ConfigurableResource):
     media_roots: str = ""  # folders local videos may be read from, os.pathsep-separated
     s3_endpoint_url: str | None = None
     ytdlp_cookies: str | None = None
+    proxy_url: str | None = None  # the download proxy, credentials included
+    # "true" in a cluster: downloads never reach loopback, link-local or private addresses,
+    # whatever a run's config says (DownloadSettings.refuse_private_addresses)
+    refuse_private_addresses: str = ""
+
+    def refuses_private_addresses(self) -> bool:
+        value = self.refuse_private_addresses.strip().lower()
+        if value not in ("", "0", "false", "no", "1", "true", "yes"):
+            raise ValueError(f"ACAV_REFUSE_PRIVATE_ADDRESSES={value!r}: use true or false")
+        return value in ("1", "true", "yes")
 
     def _resolved(self) -> None:
         unresolved = [f for f in ENVIRONMENT if isinstance(getattr(self, f), dg.EnvVar)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import polars as pl
@@ -51,7 +52,7 @@ def test_select_rejects_unknown_pairing_and_leaves_no_file(assignments, tmp_path
         ["select", "--assignments", str(assignments), "--out", str(out), "--size", "10",
          "--pairing", "zigzag"],
     )  # fmt: skip
-    assert result.exit_code == 2 and "unknown pairing" in result.output
+    assert result.exit_code == 2 and "'zigzag' is not one of" in result.output
     assert list(tmp_path.iterdir()) == [assignments]
 
 
@@ -85,3 +86,63 @@ def test_select_refuses_a_size_that_is_neither_a_number_nor_auto(assignments, tm
         app, ["select", "--assignments", str(assignments), "--out", str(out), "--size", size]
     )
     assert result.exit_code == 2 and "auto" in result.output and not out.exists()
+
+
+def _plain(output: str) -> str:
+    """The CLI's message without rich's box and line breaks."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+def _select(tmp_path, frame_or_bytes, *extra: str):
+    path = tmp_path / "in.parquet"
+    if isinstance(frame_or_bytes, bytes):
+        path.write_bytes(frame_or_bytes)
+    else:
+        frame_or_bytes.write_parquet(path)
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(
+        app, ["select", "--assignments", str(path), "--out", str(out), *extra]
+    )
+    return result, out
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [
+        (b"clip_id,audio_0\na,1\n", "is not a readable Parquet file"),
+        (pl.DataFrame({"clip_id": ["a", "b", "a"], "audio_0": [0, 1, 0], "visual_0": [1, 0, 1]}),
+         "appear more than once: ['a']"),
+        (pl.DataFrame({"clip_id": ["a", None], "audio_0": [0, 1], "visual_0": [1, 0]}),
+         "clip_id is missing in row 1"),
+        (pl.DataFrame({"clip_id": ["a", "b"], "audio_0": [0, None], "visual_0": [1, 0]}),
+         "'audio_0' has no label in row 1"),
+        (pl.DataFrame({"clip_id": ["a", "b"], "audio_0": [0.5, 1.0], "visual_0": [1, 0]}),
+         "is not an integer"),
+        (pl.DataFrame({"clip_id": ["a", "b"], "audio_0": ["x", "y"], "visual_0": [1, 0]}),
+         "not integer labels"),
+        (pl.DataFrame({"clip_id": ["a", "b"]}), "no label columns"),
+    ],
+)  # fmt: skip
+def test_select_names_what_is_wrong_with_its_input_and_writes_nothing(tmp_path, frame, problem):
+    result, out = _select(tmp_path, frame, "--size", "1")
+    assert result.exit_code == 2 and problem in _plain(result.output), result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_any_integer_labels_give_the_selection_of_their_dense_relabelling(tmp_path):
+    rng = np.random.default_rng(1)
+    dense = {name: rng.integers(0, 4, size=60) for name in ("audio_0", "visual_0")}
+    ids = [f"c{i}" for i in range(60)]
+    sparse = {
+        "audio_0": dense["audio_0"] * 10**12 - 7,  # huge and negative cluster ids
+        "visual_0": np.array([-(10**15), 3, 10**9, 42])[dense["visual_0"]],
+    }
+    chosen = []
+    for labels, folder in ((dense, "dense"), (sparse, "sparse")):
+        (tmp_path / folder).mkdir()
+        result, out = _select(
+            tmp_path / folder, pl.DataFrame({"clip_id": ids, **labels}), "--size", "20"
+        )
+        assert result.exit_code == 0, result.output
+        chosen.append(pl.read_parquet(out)["clip_id"].to_list())
+    assert chosen[0] == chosen[1]

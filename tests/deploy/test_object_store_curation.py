@@ -306,7 +306,8 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
             )
             return new_manifest_sensor(context)
 
-        first = tick(None)
+        seen = tick(None)  # sees the files; the next tick (nothing changed) registers them
+        first = tick(seen.cursor)
         relative, good = first.run_requests
         results = [
             defs.resolve_job_def(r.job_name).execute_in_process(

@@ -81,11 +81,15 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("run_id", pa.string()),
         ]
     ),
-    # Shard key = export name; one row per exported clip.
+    # Shard key = export name; one row per exported clip: ok, or failed (its file could not
+    # be cut for the tar shards) with its reason.
     "exports": pa.schema(
         [
             ("clip_id", pa.string()),
             ("rank", pa.int64()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("detail", pa.string()),
             ("exported_at", _TS),
             ("run_id", pa.string()),
             ("code_version", pa.string()),
@@ -107,6 +111,9 @@ def conform(table: str, data: pa.Table) -> pa.Table:
     for field in schema:
         if field.name in data.column_names:
             column = data.column(field.name)
+            if column.type == field.type:
+                columns.append(column)
+                continue
             try:
                 columns.append(column.cast(field.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:

@@ -7,6 +7,7 @@ duplicates rows; two processes writing different shards touch different files.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 
 import polars as pl
@@ -17,6 +18,8 @@ from pyarrow.fs import FSSpecHandler, PyFileSystem
 
 from acav_assets.core.catalog.schemas import TABLE_SCHEMAS, conform
 from acav_assets.core.storage import StorageRoot, check_key
+
+log = logging.getLogger(__name__)
 
 PART_NAME = "part-0.parquet"
 
@@ -58,16 +61,19 @@ class TableStore:
             self.root.fs.rm(path)
 
     def tables(self) -> list[str]:
-        """Tables with at least one shard file."""
+        """Tables with at least one shard file; a folder whose name is not a table name is
+        not one (warned about once per listing)."""
         found = self.root.glob("tables", "*", "shard=*", PART_NAME)
-        return sorted({posixpath.basename(posixpath.dirname(posixpath.dirname(p))) for p in found})
+        names = {posixpath.basename(posixpath.dirname(posixpath.dirname(p))) for p in found}
+        return sorted(_valid("table", names))
 
     def shards(self, table: str, prefix: str = "") -> list[str]:
         """Shards of ``table`` with a file, those whose key starts with ``prefix`` (a listing
         of that prefix only, on an object store)."""
         pattern = f"shard={check_key('prefix', prefix) if prefix else ''}*"
-        files = self.root.fs.glob(posixpath.join(self.table_dir(table), pattern, PART_NAME))
-        return sorted(posixpath.basename(posixpath.dirname(p)).split("=", 1)[1] for p in files)
+        files = self.root.glob("tables", check_key("table", table), pattern, PART_NAME)
+        names = {posixpath.basename(posixpath.dirname(p)).split("=", 1)[1] for p in files}
+        return sorted(_valid(f"shard of table {table!r}", names))
 
     def has_shard(self, table: str, shard: str) -> bool:
         return self.root.fs.exists(self.shard_file(table, shard))
@@ -112,3 +118,14 @@ class TableStore:
         schema = TABLE_SCHEMAS.get(table)
         empty = pl.from_arrow(schema.empty_table()) if schema is not None else pl.DataFrame()
         return empty.with_columns(pl.lit(None, dtype=pl.String).alias("shard"))
+
+
+def _valid(kind: str, names: set[str]) -> set[str]:
+    """The names that are valid keys; the others are skipped with a warning."""
+    valid = set()
+    for name in names:
+        try:
+            valid.add(check_key(kind, name))
+        except ValueError as error:
+            log.warning("skipping a folder that is not a %s: %s", kind, error)
+    return valid

@@ -13,6 +13,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "subset": [
             "EXPORT_COLUMNS",
+            "ClipFailure",
+            "CutError",
             "ExportResult",
             "copy_export",
             "cut_clip",

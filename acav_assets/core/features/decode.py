@@ -6,6 +6,13 @@ cheapest to decode (a keyframe, or the one the decoder reaches first): an H.264 
 every frame from its keyframe to it, so sampling the slice centres decoded three quarters of
 the window. Each clip becomes the extractors' inputs plus quality measures (audio RMS level,
 frame difference, mean luma) or a reason code: a clip that cannot be decoded is data.
+
+torchcodec is given an open file, not a path: ffmpeg then reads that file through it and
+cannot open any other (a playlist that names files or URLs finds none), the same guard as
+the protocol whitelist of acav's own ffmpeg calls. Frames are found by their timestamps
+(``seek_mode="exact"``): approximate mode turns a timestamp into a frame index with the
+header's frame rate, which names frames a variable-frame-rate video does not have
+("Invalid frame index=467 ... must be less than 460").
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchcodec.decoders import AudioDecoder, Demuxer, VideoDecoder
+from torchcodec.decoders import AudioDecoder, Demuxer, FrameIndex, VideoDecoder
 
 from acav_assets.core.features.base import Extractor
 from acav_assets.core.reasons import Reason
@@ -128,13 +136,24 @@ def sample_video(
     it go on from one window into the next."""
     try:
         _check_file(path)
-        stream = Demuxer(path, streams="video").streams[0]
-        index = stream.scan()
-        decoder = VideoDecoder(path, seek_mode="approximate", num_ffmpeg_threads=1, device=device)
+        with open(path, "rb") as source:
+            index = Demuxer(source, streams="video").streams[0].scan()
+        with open(path, "rb") as source:
+            return _sample_frames(source, index, windows, num_frames, device)
     except ClipDecodeError as error:
         return [error] * len(windows)
     except (RuntimeError, ValueError, OSError) as error:
         return [_failure(error, "video")] * len(windows)
+
+
+def _sample_frames(
+    source: BinaryIO,
+    index: FrameIndex,
+    windows: list[tuple[float, float]],
+    num_frames: int,
+    device: str,
+) -> list[torch.Tensor | ClipDecodeError]:
+    decoder = VideoDecoder(source, seek_mode="exact", num_ffmpeg_threads=1, device=device)
     pts = index.pts_seconds.numpy()
     is_key = index.is_key_frame.numpy()
     # a frame is asked for by the middle of its display time, which only it covers
@@ -180,8 +199,9 @@ def sample_audio(
             results.append(_empty_window(start_s, end_s))
             continue
         try:
-            decoder = AudioDecoder(path, sample_rate=sample_rate, num_channels=1)
-            samples = decoder.get_samples_played_in_range(start_s, end_s).data
+            with open(path, "rb") as source:
+                decoder = AudioDecoder(source, sample_rate=sample_rate, num_channels=1)
+                samples = decoder.get_samples_played_in_range(start_s, end_s).data
         except (RuntimeError, ValueError, OSError) as error:
             results.append(_failure(error, "audio"))
             continue

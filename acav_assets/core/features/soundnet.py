@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from acav_assets.core.features.base import Extractor, InputSpec
-from acav_assets.core.features.weights import packaged_file
+from acav_assets.core.features.weights import load_pickled_arrays, packaged_file
 
 SAMPLE_RATE = 22_050
 INPUT_SCALE = 256.0  # the net was trained on waveforms in [-256, 256]
@@ -63,7 +63,7 @@ def state_dict_from_npy(path: str) -> dict[str, torch.Tensor]:
     The file stores conv weights as ``(kernel, 1, in, out)``; Conv1d wants ``(out, in,
     kernel)``. ``var`` is a variance, as BatchNorm's ``running_var``.
     """
-    raw = np.load(path, allow_pickle=True, encoding="latin1").item()
+    raw = load_pickled_arrays(path)  # never np.load(allow_pickle=True): that runs code
     state: dict[str, torch.Tensor] = {}
 
     def conv(prefix: str, params: dict) -> None:

@@ -106,12 +106,9 @@ class EmbeddingStore:
 
     def shards(self, extractor_name: str) -> list[str]:
         """Shards whose embeddings are complete (their metadata was written)."""
-        pattern = posixpath.join(
-            self.root.path("embeddings", check_key("extractor", extractor_name)),
-            "shard=*",
-            META_NAME,
+        found = self.root.glob(
+            "embeddings", check_key("extractor", extractor_name), "shard=*", META_NAME
         )
-        found = self.root.fs.glob(pattern)
         return sorted(posixpath.basename(posixpath.dirname(p)).split("=", 1)[1] for p in found)
 
     def layers(self, extractor_name: str) -> list[int]:

@@ -33,6 +33,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "manifest": [
             "Manifest",
             "ManifestError",
+            "ManifestReader",
             "load_manifest",
             "video_id_for",
             "youtube_id_from_url",
@@ -40,6 +41,14 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "options": [
             "DownloadSettings",
             "IngestOptions",
+        ],
+        "containers": [
+            "ALLOWED_CONTAINERS",
+            "container_allowed",
+            "input_args",
+        ],
+        "reach": [
+            "check_url",
         ],
         "probe": [
             "ProbeError",

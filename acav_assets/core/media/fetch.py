@@ -8,6 +8,10 @@ Failures are ``FetchError`` with a reason code (see ``ytdlp_errors``); the calle
 them as rows. Each site's own yt-dlp settings (``sites``) are merged in, and YouTube's player
 challenges are solved by the Deno binary of the ``deno`` package with the ``yt-dlp-ejs``
 scripts, both pinned with yt-dlp, never by whatever happens to be on PATH.
+
+Nothing a server says is trusted: every request and redirect is checked (``reach``), a
+download stops at ``max_bytes`` or after ``max_seconds`` (``too_large``, ``time_limit``), and
+every ffmpeg that yt-dlp runs reads only the protocols and containers it needs.
 """
 
 from __future__ import annotations
@@ -25,23 +29,41 @@ from dataclasses import dataclass
 from typing import Any
 
 import yt_dlp
+from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import download_range_func
 
+from acav_assets.core.media.containers import ALLOWED_CONTAINERS, AUDIO_STREAMS, whitelist_args
 from acav_assets.core.media.options import DownloadSettings
+from acav_assets.core.media.reach import check_url, format_urls, youtube_dl
 from acav_assets.core.media.sites import site_of
-from acav_assets.core.media.stack import YtdlpLog, packaged_deno, without_credentials
-from acav_assets.core.media.ytdlp_errors import classify_download_error
+from acav_assets.core.media.stack import YtdlpLog, packaged_deno
+from acav_assets.core.media.ytdlp_errors import DownloadStopped, classify_download_error
 from acav_assets.core.reasons import Reason
+from acav_assets.core.redaction import redact
 
 log = logging.getLogger(__name__)
 
 _PARTIAL = (".part", ".ytdl", ".tmp", ".temp")
+_PARTIAL_FILE = re.compile(r"\.(part|ytdl|tmp|temp)(\b|-|$)")
 # Worth another try within the same call; a bot check or a rate limit is not (asking again
 # at once makes it worse): the circuit breaker and a later run deal with those.
 _RETRY_NOW = {Reason.HTTP_ERROR, Reason.TIMEOUT, Reason.DOWNLOAD_ERROR}
 # A stream still live (or announced, or just ended and not yet a video) would be downloaded
 # for as long as it lasts: skipped as ``live``, tried again by a later run.
 _LIVE_STATUSES = ("is_live", "is_upcoming", "post_live")
+# What ffmpeg may open when yt-dlp runs it as the downloader of sections (the network, and
+# the keys of encrypted HLS) and when it post-processes a download (only the local files).
+_DOWNLOADER_PROTOCOLS = "http,https,tcp,tls,crypto"
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for child in cls.__subclasses__() for sub in (child, *_subclasses(child))]
+
+
+# yt-dlp's ffmpeg post-processors, each by the name yt-dlp looks its arguments up with.
+_FFMPEG_POSTPROCESSORS = tuple(
+    sorted({pp.pp_key().lower() for pp in _subclasses(FFmpegPostProcessor)})
+)
 
 
 class FetchError(Exception):
@@ -63,10 +85,54 @@ class Fetched:
     reused: bool
 
 
-def _skip_live(info: dict, *, incomplete: bool = False) -> str | None:
-    """yt-dlp ``match_filter``: refuse a live stream before its download starts."""
-    status = info.get("live_status")
-    return f"live_status is {status}" if status in _LIVE_STATUSES else None
+def _match_filter(settings: DownloadSettings) -> Callable[..., str | None]:
+    """yt-dlp's ``match_filter``: refuse a live stream before its download starts, and check
+    the URLs of the chosen formats (ffmpeg fetches sections itself, past yt-dlp's checks)."""
+
+    def match(info: dict, *, incomplete: bool = False) -> str | None:
+        status = info.get("live_status")
+        if status in _LIVE_STATUSES:
+            return f"live_status is {status}"
+        if not incomplete:
+            for url in format_urls(info):
+                check_url(url, refuse_private=settings.refuse_private_addresses)
+        return None
+
+    return match
+
+
+def _limits(settings: DownloadSettings, started: float) -> Callable[[dict], None]:
+    """yt-dlp progress hook: stop a download past ``max_bytes`` or ``max_seconds``."""
+
+    def check(status: dict) -> None:
+        size = max(
+            status.get("downloaded_bytes") or 0,
+            status.get("total_bytes") or 0,
+            status.get("total_bytes_estimate") or 0,
+        )
+        if settings.max_bytes is not None and size > settings.max_bytes:
+            raise DownloadStopped(
+                Reason.TOO_LARGE, f"{size} bytes > max_bytes={settings.max_bytes}"
+            )
+        elapsed = time.monotonic() - started
+        if settings.max_seconds is not None and elapsed > settings.max_seconds:
+            raise DownloadStopped(
+                Reason.TIME_LIMIT,
+                f"still downloading after {elapsed:.0f} s > {settings.max_seconds} s",
+            )
+
+    return check
+
+
+def _ffmpeg_args(settings: DownloadSettings) -> dict[str, Any]:
+    """Protocol and format whitelists for every ffmpeg yt-dlp runs."""
+    local = whitelist_args(ALLOWED_CONTAINERS + AUDIO_STREAMS)
+    network = ["-protocol_whitelist", _DOWNLOADER_PROTOCOLS]
+    network += ["-rw_timeout", str(round(settings.socket_timeout * 1e6))]
+    return {
+        "external_downloader_args": {"ffmpeg_i": network},
+        "postprocessor_args": {f"{pp}+ffmpeg_i": local for pp in _FFMPEG_POSTPROCESSORS},
+    }
 
 
 def _finished(pattern: str) -> list[str]:
@@ -92,9 +158,16 @@ def existing_download(
 
 
 def ytdlp_params(
-    folder: str, name: str, settings: DownloadSettings, *, url: str, sectioned: bool
+    folder: str,
+    name: str,
+    settings: DownloadSettings,
+    *,
+    url: str,
+    sectioned: bool,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """The yt-dlp parameters of one download: acav's, then the site's own settings."""
+    """The yt-dlp parameters of one download: acav's, then the site's own settings;
+    ``started`` (``time.monotonic()``) is when the download's time limit began."""
     height = settings.max_height
     template = f"{name}.%(section_start)s.%(ext)s" if sectioned else f"{name}.%(ext)s"
     params: dict[str, Any] = {
@@ -117,9 +190,13 @@ def ytdlp_params(
         "overwrites": False,
         "continuedl": True,
         "writeinfojson": False,
-        "match_filter": _skip_live,
+        "match_filter": _match_filter(settings),
+        "progress_hooks": [_limits(settings, time.monotonic() if started is None else started)],
+        **_ffmpeg_args(settings),
         **settings.site_options(site_of(url)).ytdlp_params(packaged_deno()),
     }
+    if settings.refuse_private_addresses:
+        params["external_downloader"] = {"default": "native"}  # HLS, DASH through the checks
     if settings.rate_limit:
         params["ratelimit"] = settings.rate_limit
     if settings.cookies_file:
@@ -144,7 +221,12 @@ def _private_cookies(params: dict) -> Iterator[dict]:
 
 
 def _download_once(
-    url: str, folder: str, name: str, windows: list[tuple[float, float]] | None, params: dict
+    url: str,
+    folder: str,
+    name: str,
+    windows: list[tuple[float, float]] | None,
+    params: dict,
+    refuse_private: bool,
 ) -> Fetched:
     if windows:
         params = {
@@ -152,16 +234,19 @@ def _download_once(
             "download_ranges": download_range_func(None, list(windows)),
             "force_keyframes_at_cuts": True,
         }
-    with _private_cookies(params) as params, yt_dlp.YoutubeDL(params) as ydl:
+    with (
+        _private_cookies(params) as params,
+        youtube_dl(params, refuse_private=refuse_private) as ydl,
+    ):
         info = ydl.extract_info(url, download=True)
     downloads = (info or {}).get("requested_downloads") or []
     paths = [
         d["filepath"] for d in downloads if d.get("filepath") and os.path.exists(d["filepath"])
     ]
     if (info or {}).get("live_status") in _LIVE_STATUSES:
-        raise FetchError(Reason.LIVE, f"{url}: live_status is {info['live_status']}")
+        raise FetchError(Reason.LIVE, f"{redact(url)}: live_status is {info['live_status']}")
     if not paths:
-        raise FetchError(Reason.DOWNLOAD_ERROR, f"yt-dlp reported no file for {url}")
+        raise FetchError(Reason.DOWNLOAD_ERROR, f"yt-dlp reported no file for {redact(url)}")
     duration = info.get("duration")
     if not windows:
         return Fetched(paths[:1], None, duration, reused=False)
@@ -201,19 +286,36 @@ def download_video(
         return Fetched(found, windows, None, reused=True)
     if may_ask is not None and not may_ask():
         raise FetchError(Reason.DEFERRED, f"not asked: {site_of(url)} is refusing this shard")
-    params = ytdlp_params(folder, name, settings, url=url, sectioned=bool(windows))
+    started = time.monotonic()
+    params = ytdlp_params(folder, name, settings, url=url, sectioned=bool(windows), started=started)
     for attempt in range(settings.retries + 1):
         try:
-            return _download_once(url, folder, name, windows, params)
-        except yt_dlp.utils.DownloadError as error:
+            return _download_once(
+                url, folder, name, windows, params, settings.refuse_private_addresses
+            )
+        except (yt_dlp.utils.DownloadError, DownloadStopped) as error:
             reason = classify_download_error(str(error), error)
-            detail = without_credentials(re.sub(r"^ERROR:\s*", "", str(error)).strip())[:500]
-            if reason not in _RETRY_NOW or attempt == settings.retries:
+            detail = redact(re.sub(r"^ERROR:\s*", "", str(error)).strip())[:500]
+            out_of_time = (
+                settings.max_seconds is not None
+                and time.monotonic() - started > settings.max_seconds
+            )
+            if reason not in _RETRY_NOW or attempt == settings.retries or out_of_time:
+                _remove_partial(folder, name)
                 raise FetchError(reason, detail) from error
             delay = settings.backoff_s * 2**attempt
-            log.info("retrying %s in %.1f s after %s", url, delay, reason)
+            log.info("retrying %s in %.1f s after %s", redact(url), delay, reason)
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _remove_partial(folder: str, name: str) -> None:
+    """Delete the partial files of a failed download (``.part``, its HLS fragments, yt-dlp's
+    temporary outputs), so a download stopped by a limit is not resumed into the same limit."""
+    for path in glob.glob(os.path.join(glob.escape(folder), glob.escape(name) + ".*")):
+        if _PARTIAL_FILE.search(os.path.basename(path)[len(name) :]):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
 
 def locate_local(path: str, allowed_roots: list[str] | tuple[str, ...]) -> str:

@@ -7,6 +7,9 @@ downloads and replaces the shard's rows, so nothing is fetched twice or counted 
 video whose earlier fetch failed for a permanent reason (``reasons.PERMANENT``) keeps its row
 and is not asked for again. A site that keeps refusing (bot checks, rate limits) opens its
 circuit breaker: the shard's remaining videos of that site are ``deferred`` to a later run.
+An exception nobody expected while fetching, inspecting or choosing the windows of one video
+becomes that video's ``internal_error`` row (its traceback in the log), and the rest of the
+shard goes on. Two runs of one shard never overlap: the second waits for the shard's lock.
 
 The phases, in order: ``read_shard_videos``, ``fetch_video`` + ``inspect_video`` (in a pool),
 ``claim_content`` (the content index, ``dedup.py``), ``choose_windows`` (in the pool),
@@ -20,6 +23,7 @@ import logging
 import os
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +44,7 @@ from acav_assets.core.media.slots import SiteSlots
 from acav_assets.core.media.sources import SOURCES_TABLE
 from acav_assets.core.media.windows import choose_windows
 from acav_assets.core.reasons import RETRY_SOON, Reason, is_permanent
+from acav_assets.core.redaction import redact
 from acav_assets.core.storage import StorageRoot, check_key
 
 log = logging.getLogger(__name__)
@@ -199,6 +204,15 @@ def fetch_video(
     )
 
 
+def unexpected_failure(record: VideoRecord, phase: str, error: Exception) -> VideoRecord:
+    """The last resort of one video: an exception of ``phase`` as its ``internal_error``
+    (the traceback goes to the log, without the credentials of any URL in it)."""
+    trace = redact("".join(traceback.format_exception(error)))
+    log.error("%s of video %s failed unexpectedly:\n%s", phase, record.video.video_id, trace)
+    record.mark(Reason.INTERNAL_ERROR, f"{phase}: {type(error).__name__}: {error}")
+    return record
+
+
 def mark_duplicates(records: Sequence[VideoRecord], known: dict[str, str]) -> None:
     """Keep the first video of each content hash (``known`` first), mark the others; across
     shards the content index does it (``dedup.claim_content``)."""
@@ -289,10 +303,23 @@ def ingest_shard(
             progress(done, 2 * len(videos))
 
     def fetch_and_inspect(video: SourceVideo) -> VideoRecord:
-        record = fetch_video(root, shard, video, folder, options, breaker, slots)
-        return inspect_video(record, options) if record.ok else record
+        record, phase = VideoRecord(video), "fetch_video"
+        try:
+            record = fetch_video(root, shard, video, folder, options, breaker, slots)
+            phase = "inspect_video"
+            return inspect_video(record, options) if record.ok else record
+        except Exception as error:  # one video never fails its shard
+            return unexpected_failure(record, phase, error)
+
+    def windows_of(record: VideoRecord) -> list[ClipRecord]:
+        try:
+            return choose_windows(record, options)
+        except Exception as error:  # one video never fails its shard
+            unexpected_failure(record, "choose_windows", error)
+            return []
 
     with (
+        root.lock(f"ingest-{shard}"),
         _media_folder(root, shard, options) as folder,
         ThreadPoolExecutor(max_workers=options.concurrent_downloads) as pool,
     ):
@@ -308,15 +335,14 @@ def ingest_shard(
         kept = [r for r in records if r.ok]
         advance(len(records) - len(kept))
         clips = []
-        for record, found in zip(kept, pool.map(lambda r: choose_windows(r, options), kept),
-                                 strict=True):  # fmt: skip
+        for record, found in zip(kept, pool.map(windows_of, kept), strict=True):
             clips += [(record, clip) for clip in found]
             advance()
         if not root.is_local:
             publish_media(root, shard, records)
-    n_clips = write_shard_tables(
-        tables, shard, records, clips, run_id=run_id, code_version=code_version
-    )
+        n_clips = write_shard_tables(
+            tables, shard, records, clips, run_id=run_id, code_version=code_version
+        )
     stats = ShardStats(shard=shard, total=len(videos)).count(records, n_clips, breaker)
     stats.seconds = round(time.perf_counter() - started, 3)
     log.info("shard %s: %s", shard, stats.as_metadata())

@@ -1,10 +1,14 @@
 """One fetched video: probe it, check that its end decodes, hash it, apply the filters.
 
-A failure at any step ends as the record's status and reason, never an exception.
+A failure at any step ends as the record's status and reason, never an exception. A
+download that fails the probe or the tail check is deleted, so the next run fetches it
+again instead of reusing a bad file forever.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 
 from acav_assets.core.media.options import IngestOptions
@@ -18,13 +22,7 @@ from acav_assets.core.media.probe import (
 from acav_assets.core.media.records import VideoRecord
 from acav_assets.core.reasons import Reason
 
-
-def _probe_reason(error: ProbeError) -> Reason:
-    if error.detail == "empty file":
-        return Reason.EMPTY_FILE
-    if error.detail.startswith("truncated"):
-        return Reason.TRUNCATED
-    return Reason.PROBE_ERROR
+log = logging.getLogger(__name__)
 
 
 def filter_reason(
@@ -44,6 +42,17 @@ def filter_reason(
     return None
 
 
+def _discard_download(record: VideoRecord) -> None:
+    """Delete a downloaded file that is not a usable video; the row keeps no path to it."""
+    if record.video.is_local:
+        return
+    for path in record.files:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    log.info("deleted the unusable download of %s: %s", record.video.video_id, record.reason)
+    record.files, record.published = [], {}
+
+
 def inspect_video(record: VideoRecord, options: IngestOptions) -> VideoRecord:
     """Probe, check and hash ``record``'s files and apply the filters, in place.
 
@@ -51,16 +60,21 @@ def inspect_video(record: VideoRecord, options: IngestOptions) -> VideoRecord:
     reported it (``None`` if unknown: then no duration filter); otherwise the probe's.
     """
     try:
-        probe = probe_video(record.files[0])
+        probes = [probe_video(path) for path in record.files]
         if options.verify_tail:
-            for path in record.files:
-                verify_tail(path)
+            for path, each in zip(record.files, probes, strict=True):
+                verify_tail(path, each)
     except ProbeError as error:
-        record.mark(_probe_reason(error), error.detail)
+        record.mark(error.reason, error.detail)
+        _discard_download(record)
         return record
+    probe = probes[0]
     record.probe = probe
     if record.sections is None:
         record.duration_s = probe.duration_s
+        if probe.duration_s is None:
+            record.mark(Reason.NO_DURATION, "neither the container nor its packets tell a length")
+            return record
     record.bytes = sum(os.path.getsize(p) for p in record.files)
     record.sha256 = file_sha256(record.files)
     rejected = filter_reason(probe, record.duration_s, options)

@@ -7,52 +7,47 @@ may carry a known clip window (``start``, ``end`` in seconds) and the dataset's 
 as they are published: ACAV100M (``videoID,start,end``, or the same without a header),
 AudioSet's segment CSVs (``#`` comment lines, the last one naming the columns ``YTID,
 start_seconds, end_seconds, positive_labels``, spaces after the commas, quoted label lists)
-and VGGSound's headerless ``ytid,start,label,split`` (10 s clips from ``start``). In CSV and
-TSV a line whose first cell starts with ``#`` is a comment. The whole file is checked before
-anything is returned, so a bad manifest is rejected at once, with its file and line, and
-never half-registered.
+and VGGSound's headerless ``ytid,start,label,split`` (10 s clips from ``start``); the
+formats are read in ``manifest_formats``.
+
+A manifest is read as a stream (``ManifestReader``): batches of checked rows, memory flat in
+the number of rows, the file's sha256 once the last batch is out. Every problem is a
+``ManifestError`` naming the file and the line, so a bad manifest is rejected (registration
+writes nothing before the whole file is read) and never half-registered. A plain-text list
+whose lines are mostly neither URLs nor paths of video files (a README, a log dropped into
+``sources/``) is refused, naming its first such lines.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
-import io
-import json
-import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 from urllib.parse import parse_qs, urlparse
 
 import polars as pl
-import pyarrow.parquet as pq
 
+from acav_assets.core.media.manifest_formats import (
+    BARE,
+    ManifestError,
+    RawBatch,
+    delimited_batches,
+    jsonl_batches,
+    parquet_batches,
+    text_batches,
+)
 from acav_assets.core.storage import StorageRoot
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv", ".mpg", ".mpeg", ".ts", ".ogv"}
 )
+_VIDEO_SUFFIX = r"\.(" + "|".join(sorted(e[1:] for e in VIDEO_EXTENSIONS)) + r")$"
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"}
-_ALIASES = {
-    "url": "url",
-    "youtube_id": "youtube_id",
-    "ytid": "youtube_id",  # AudioSet
-    "yt_id": "youtube_id",
-    "videoid": "youtube_id",  # ACAV100M
-    "path": "path",
-    "start": "start_s",
-    "start_s": "start_s",
-    "start_seconds": "start_s",  # AudioSet
-    "end": "end_s",
-    "end_s": "end_s",
-    "end_seconds": "end_s",  # AudioSet
-    "labels": "labels",
-    "label": "labels",
-    "positive_labels": "labels",  # AudioSet
-    "split": "split",
-}
 ROW_SCHEMA = {
     "video_id": pl.String,
     "url": pl.String,
@@ -64,24 +59,18 @@ ROW_SCHEMA = {
     "split": pl.String,
     "line": pl.Int64,
 }
-VGGSOUND_CLIP_S = 10.0  # VGGSound's clips: 10 s from the listed start
-_CLIP_LENGTH = "\0clip_length"  # a record's known clip length, where the list implies one
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be registered: names the file, the line and what is wrong."""
-
-    def __init__(self, file: str, line: int | None, problem: str) -> None:
-        self.file = file
-        self.line = line
-        self.problem = problem
-        where = f"{file}, line {line}" if line is not None else file
-        super().__init__(f"{where}: {problem}")
+BATCH_ROWS = 65_536
+_CHUNK = 1 << 20
+# A bare-line list is refused when more than this share of its lines is neither a URL nor
+# a path with a video extension; the error names this many of them.
+_MOSTLY = 0.5
+_NAMED_BAD_LINES = 3
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A checked manifest: one row per line, in file order (rows may repeat a video)."""
+    """A whole checked manifest in memory: one row per line, in file order (rows may
+    repeat a video). For small lists and checks; registration streams (``ManifestReader``)."""
 
     source: str
     sha256: str
@@ -118,50 +107,142 @@ def video_id_for(*, url: str | None, youtube_id: str | None, path: str | None) -
     raise ValueError("a video needs a url, a youtube_id or a path")
 
 
-def load_manifest(path: str | os.PathLike[str], root: StorageRoot | None = None) -> Manifest:
-    """Read and check a whole manifest; raise ``ManifestError`` at the first bad line.
+class _HashingReader:
+    """A binary file that hashes what is read from it, in order."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
+class ManifestReader:
+    """One pass over a manifest: ``batches()`` yields frames of checked rows (``ROW_SCHEMA``,
+    at most ``batch_rows`` each), then ``sha256``, ``n_rows`` and ``n_urls`` are known.
 
     A URL such as ``s3://bucket/acav/sources/list.csv`` (a manifest dropped into an object
     store) is read through ``root``'s filesystem and credentials; its paths must be absolute.
     """
-    text = os.fspath(path)
-    if "://" in text and not text.startswith("file://"):
-        if root is None or root.is_local:
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        root: StorageRoot | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        text = os.fspath(path)
+        self.remote = "://" in text and not text.startswith("file://")
+        if self.remote and (root is None or root.is_local):
             raise ManifestError(text, None, "a manifest URL is read only through a remote root")
-        if not root.fs.isfile(text):
-            raise ManifestError(text, None, "no such file")
-        return _parse(text, root.fs.cat_file(text), base=None)
-    source = os.path.abspath(text)
-    if os.path.isdir(source):
-        return _load_folder(source)
-    if not os.path.isfile(source):
-        raise ManifestError(source, None, "no such file")
-    return _parse(source, _read_bytes(source), base=os.path.dirname(source))
+        self.fs = root.fs if self.remote and root is not None else None
+        self.source = text if self.remote else os.path.abspath(text.removeprefix("file://"))
+        self.batch_rows = batch_rows
+        self.sha256: str | None = None
+        self.n_rows = 0
+        self.n_urls = 0
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[bytes]]:
+        try:
+            if self.fs is not None:
+                if not self.fs.isfile(self.source):
+                    raise ManifestError(self.source, None, "no such file")
+                with self.fs.open(self.source, "rb") as handle:
+                    yield handle
+            else:
+                if not os.path.isfile(self.source):
+                    raise ManifestError(self.source, None, "no such file")
+                with open(self.source, "rb") as handle:
+                    yield handle
+        except (PermissionError, IsADirectoryError) as error:
+            raise ManifestError(self.source, None, f"cannot be read: {error}") from error
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The checked rows in file order; raise ``ManifestError`` at the first bad line."""
+        self.n_rows = self.n_urls = 0
+        if not self.remote and os.path.isdir(self.source):
+            raw, digest = _folder_batch(self.source)
+            yield from self._checked(iter([raw]), base=self.source)
+            self.sha256 = digest
+            return
+        suffix = os.path.splitext(self.source)[1].lower()
+        base = None if self.remote else os.path.dirname(self.source)
+        size = self.batch_rows
+        with self._open() as handle:
+            if suffix == ".parquet":
+                yield from self._checked(parquet_batches(self.source, handle, size), base)
+                self.sha256 = _file_sha256(self)
+                return
+            hashing = _HashingReader(handle)
+            if suffix in (".csv", ".tsv"):
+                delimiter = "\t" if suffix == ".tsv" else ","
+                raw = delimited_batches(self.source, hashing, delimiter, _YOUTUBE_ID, size)
+            elif suffix in (".jsonl", ".ndjson"):
+                raw = jsonl_batches(self.source, hashing, size)
+            else:
+                raw = text_batches(self.source, hashing, size)
+            yield from self._checked(raw, base)
+            while hashing.read(_CHUNK):  # the hash is of the whole file
+                pass
+            self.sha256 = hashing.digest.hexdigest()
+
+    def _checked(self, raw: Iterator[RawBatch], base: str | None) -> Iterator[pl.DataFrame]:
+        bare = _BareLines()
+        for batch in raw:
+            if BARE in batch.columns:
+                bare.count(batch)
+            frame = checked_rows(self.source, base, batch)
+            self.n_rows += frame.height
+            self.n_urls += frame.height - frame["url"].null_count()
+            yield frame
+        bare.check(self.source)
+        if self.n_rows == 0:
+            raise ManifestError(self.source, None, "no videos listed")
 
 
-def _parse(source: str, data: bytes, base: str | None) -> Manifest:
-    suffix = os.path.splitext(source)[1].lower()
-    if suffix in (".csv", ".tsv"):
-        records = _delimited_records(source, data, "\t" if suffix == ".tsv" else ",")
-    elif suffix == ".parquet":
-        records = _parquet_records(source, data)
-    elif suffix in (".jsonl", ".ndjson"):
-        records = _jsonl_records(source, data)
-    else:
-        records = _text_records(source, data)
-    rows = [_check_row(source, line, fields, base) for line, fields in records]
-    if not rows:
-        raise ManifestError(source, None, "no videos listed")
-    frame = pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row")
-    return Manifest(source=source, sha256=hashlib.sha256(data).hexdigest(), rows=frame)
+def _file_sha256(reader: ManifestReader) -> str:
+    digest = hashlib.sha256()
+    with reader._open() as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def _read_bytes(source: str) -> bytes:
-    with open(source, "rb") as handle:
-        return handle.read()
+class _BareLines:
+    """Counts the bare lines of a list that look like neither a URL nor a video path."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.n_bad = 0
+        self.bad: list[tuple[int, str]] = []
+
+    def count(self, batch: RawBatch) -> None:
+        text = pl.Series(batch.columns[BARE], dtype=pl.String).str.strip_chars()
+        good = text.str.contains("://", literal=True) | text.str.to_lowercase().str.contains(
+            _VIDEO_SUFFIX
+        )
+        self.total += len(text)
+        self.n_bad += int((~good).sum())
+        for index in (~good).arg_true()[: _NAMED_BAD_LINES - len(self.bad)]:
+            self.bad.append((batch.lines[index], text[index][:60]))
+
+    def check(self, source: str) -> None:
+        if self.total and self.n_bad > _MOSTLY * self.total:
+            named = ", ".join(f"line {line} {text!r}" for line, text in self.bad)
+            raise ManifestError(
+                source,
+                self.bad[0][0],
+                f"not a list of videos: {self.n_bad} of {self.total} lines are neither a URL "
+                f"nor a path with a video extension ({named})",
+            )
 
 
-def _load_folder(source: str) -> Manifest:
+def _folder_batch(source: str) -> tuple[RawBatch, str]:
+    """Every video file of a folder (by extension), sorted, and a digest of names and sizes."""
     names = sorted(
         name
         for name in os.listdir(source)
@@ -171,186 +252,157 @@ def _load_folder(source: str) -> Manifest:
     if not names:
         raise ManifestError(source, None, f"no video files ({', '.join(sorted(VIDEO_EXTENSIONS))})")
     digest = hashlib.sha256()
-    rows = []
-    for line, name in enumerate(names, start=1):
-        full = os.path.join(source, name)
-        digest.update(f"{name}\0{os.path.getsize(full)}\n".encode())
-        rows.append(
-            (video_id_for(url=None, youtube_id=None, path=full), None, None, full)
-            + (None, None, None, None, line)
-        )
-    frame = pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row")
-    return Manifest(source=source, sha256=digest.hexdigest(), rows=frame)
+    for name in names:
+        digest.update(f"{name}\0{os.path.getsize(os.path.join(source, name))}\n".encode())
+    paths = [os.path.join(source, name) for name in names]
+    return RawBatch(list(range(1, len(names) + 1)), {"path": paths}), digest.hexdigest()
 
 
-def _decode(source: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ManifestError(source, line, f"not UTF-8 text ({error.reason})") from error
+def load_manifest(path: str | os.PathLike[str], root: StorageRoot | None = None) -> Manifest:
+    """Read and check a whole manifest into memory; raise ``ManifestError`` at the first bad
+    line. For lists that fit in memory: registering one streams instead."""
+    reader = ManifestReader(path, root)
+    frames = list(reader.batches())
+    return Manifest(source=reader.source, sha256=str(reader.sha256), rows=pl.concat(frames))
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _hash_ids(prefix: str, values: pl.Series, wanted: pl.Series) -> pl.Series:
+    """``prefix`` + a hash of each value where ``wanted``; null elsewhere."""
+    if not wanted.any():
+        return pl.Series([None] * len(values), dtype=pl.String)
+    return pl.Series(
+        [prefix + hashlib.sha256(v.encode()).hexdigest()[:20] if w and v is not None else None
+         for v, w in zip(values.to_list(), wanted.to_list(), strict=True)],
+        dtype=pl.String,
+    )  # fmt: skip
 
 
-def _without_comments(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
-    """The rows that are not ``#`` comments; a comment before the data that names known
-    columns (AudioSet's ``# YTID, start_seconds, ...``) becomes the header row."""
-    kept: list[tuple[int, list[str]]] = []
-    header = None
-    for line, row in rows:
-        if not row[0].lstrip().startswith("#"):
-            kept.append((line, row))
-            continue
-        names = [row[0].lstrip().lstrip("#").strip(), *row[1:]]
-        if not kept and any(name.strip().lower() in _ALIASES for name in names):
-            header = (line, names)
-    return ([header] if header else []) + kept
-
-
-def _delimited_records(source: str, data: bytes, delimiter: str):
-    reader = csv.reader(
-        io.StringIO(_decode(source, data), newline=""),
-        delimiter=delimiter,
-        skipinitialspace=True,  # AudioSet writes ', "a,b"' after its commas
-    )
-    lines = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    lines = _without_comments(lines)
-    if not lines:
-        return []
-    first_line, first = lines[0]
-    implied: dict[str, float] = {}
-    names = [cell.strip().lower() for cell in first]
-    if any(name in _ALIASES for name in names):
-        header, body = names, lines[1:]
-        given = [_ALIASES[n] for n in names if n in _ALIASES]
-        repeated = sorted({n for n in names if n in _ALIASES and given.count(_ALIASES[n]) > 1})
-        if repeated:
-            raise ManifestError(source, first_line, f"repeated columns {repeated}")
-    elif len(first) == 3 and _is_number(first[1]) and _is_number(first[2]):
-        header, body = ["youtube_id", "start", "end"], lines  # the ACAV100M list as published
-    elif (
-        len(first) == 4
-        and _YOUTUBE_ID.match(first[0].strip())
-        and _is_number(first[1])
-        and not _is_number(first[2])
-    ):
-        header, body = ["youtube_id", "start", "label", "split"], lines  # VGGSound's list
-        implied = {_CLIP_LENGTH: VGGSOUND_CLIP_S}
-    elif len(first) == 1:
-        return [(line, {"": row[0]}) for line, row in lines]
-    else:
-        raise ManifestError(
-            source,
-            first_line,
-            "no header naming url, youtube_id or path (and not ACAV's 'youtube_id,start,end' "
-            "or VGGSound's 'youtube_id,start,label,split' rows)",
-        )
-    records = []
-    for line, row in body:
-        if len(row) != len(header):
-            raise ManifestError(source, line, f"{len(row)} fields, the header has {len(header)}")
-        records.append((line, dict(zip(header, row, strict=True)) | implied))
-    return records
-
-
-def _parquet_records(source: str, data: bytes):
-    try:
-        table = pq.read_table(io.BytesIO(data))
-    except Exception as error:  # pyarrow raises several types for a broken file
-        raise ManifestError(source, None, f"not a readable Parquet file: {error}") from error
-    names = [name.lower() for name in table.column_names]
-    if not any(name in _ALIASES for name in names):
-        raise ManifestError(source, None, f"no column url, youtube_id or path in {names}")
-    rows = table.rename_columns(names).to_pylist()
-    return [(index, row) for index, row in enumerate(rows, start=1)]
-
-
-def _jsonl_records(source: str, data: bytes):
-    records = []
-    for line, text in enumerate(_decode(source, data).splitlines(), start=1):
-        if not text.strip():
-            continue
+def _python_seconds(text: pl.Series, parsed: pl.Series) -> pl.Series:
+    """``parsed``, with Python's ``float`` where polars could not read a number (``1_000``)."""
+    missed = (text.is_not_null() & parsed.is_null()).arg_true().to_list()
+    if not missed:
+        return parsed
+    values = parsed.to_list()
+    for index in missed:
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ManifestError(source, line, f"invalid JSON: {error.msg}") from error
-        if not isinstance(value, dict):
-            raise ManifestError(source, line, f"expected a JSON object, got {type(value).__name__}")
-        records.append((line, {str(k).lower(): v for k, v in value.items()}))
-    return records
+            values[index] = float(text[index])
+        except ValueError:
+            continue
+    return pl.Series(values, dtype=pl.Float64)
 
 
-def _text_records(source: str, data: bytes):
-    records = []
-    for line, text in enumerate(_decode(source, data).splitlines(), start=1):
-        text = text.strip()
-        if text and not text.startswith("#"):
-            records.append((line, {"": text}))
-    return records
-
-
-def _text(value: object) -> str | None:
-    if value is None:
+def _first_problem(checks: list[tuple[pl.Series, str]]) -> tuple[int, str] | None:
+    """The first row (in file order) that fails a check, and that row's first failed check."""
+    found = [(int(mask.arg_true()[0]), order) for order, (mask, _) in enumerate(checks)
+             if mask.any()]  # fmt: skip
+    if not found:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    text = str(value).strip()
-    return text or None
+    row, order = min(found)
+    return row, checks[order][1]
 
 
-def _seconds(source: str, line: int, name: str, value: object) -> float | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError as error:
-        raise ManifestError(source, line, f"{name} {text!r} is not a number of seconds") from error
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ManifestError(source, line, f"{name} {text!r} must be a finite number >= 0")
-    return seconds
+def checked_rows(source: str, base: str | None, batch: RawBatch) -> pl.DataFrame:
+    """A batch of rows as ``ROW_SCHEMA``, or ``ManifestError`` at its first bad line.
 
+    Every check runs on the whole batch at once (the rules of one row, in this order: a
+    video named exactly once; a valid YouTube id; an http(s) URL; an absolute path in a
+    remote manifest; start and end numbers >= 0, both or neither, start before end).
+    """
+    n = len(batch)
 
-def _check_row(source: str, line: int, fields: dict, base: str | None) -> tuple:
-    if "" in fields:  # a bare line: a URL or a path
-        bare = fields[""].strip()
-        named = {"url": bare} if "://" in bare else {"path": bare}
+    def text(name: str) -> pl.Series:
+        values = batch.columns.get(name)
+        if values is None:
+            return pl.Series(name, [None] * n, dtype=pl.String)
+        series = pl.Series(name, values, dtype=pl.String).str.strip_chars()
+        return series.replace("", None)
+
+    if BARE in batch.columns:
+        bare = text(BARE)
+        is_url = bare.str.contains("://", literal=True)
+        url = bare.zip_with(is_url, pl.Series([None] * n, dtype=pl.String)).alias("url")
+        path = bare.zip_with(~is_url, pl.Series([None] * n, dtype=pl.String)).alias("path")
+        youtube_id = text("youtube_id")
     else:
-        named = {_ALIASES[k]: v for k, v in fields.items() if k in _ALIASES}
-    url, youtube_id, path = (_text(named.get(k)) for k in ("url", "youtube_id", "path"))
-    given = [k for k, v in (("url", url), ("youtube_id", youtube_id), ("path", path)) if v]
-    if len(given) != 1:
-        problem = "names no video" if not given else f"names a video twice ({', '.join(given)})"
-        raise ManifestError(source, line, f"{problem}: give exactly one of url, youtube_id, path")
-    if youtube_id is not None and not _YOUTUBE_ID.match(youtube_id):
-        raise ManifestError(source, line, f"youtube_id {youtube_id!r} is not 11 of [A-Za-z0-9_-]")
-    if url is not None:
-        scheme = urlparse(url).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ManifestError(source, line, f"url {url!r} is not http(s)")
-        youtube_id = youtube_id_from_url(url)
-    if path is not None:
-        path = os.path.expanduser(path)
-        if base is None and not os.path.isabs(path):
-            raise ManifestError(source, line, f"path {path!r} is relative in a remote manifest")
-        path = os.path.abspath(os.path.join(base or "", path))
-    start = _seconds(source, line, "start", named.get("start_s"))
-    end = _seconds(source, line, "end", named.get("end_s"))
-    if end is None and start is not None and _CLIP_LENGTH in fields:
-        end = start + fields[_CLIP_LENGTH]
-    if (start is None) != (end is None):
-        raise ManifestError(source, line, "give both start and end, or neither")
-    if start is not None and end is not None and not start < end:
-        raise ManifestError(source, line, f"start {start} is not before end {end}")
-    if youtube_id is not None and url is None:
-        url = f"https://www.youtube.com/watch?v={youtube_id}"
-    video_id = video_id_for(url=url, youtube_id=youtube_id, path=path)
-    labels, split = _text(named.get("labels")), _text(named.get("split"))
-    return (video_id, url, youtube_id, path, start, end, labels, split, line)
+        url, youtube_id, path = text("url"), text("youtube_id"), text("path")
+    given = url.is_not_null().cast(int) + youtube_id.is_not_null() + path.is_not_null()
+    if path.str.starts_with("~").any():
+        path = pl.Series("path", [p if p is None else os.path.expanduser(p) for p in path],
+                         dtype=pl.String)  # fmt: skip
+    start_text, end_text = text("start_s"), text("end_s")
+    start = _python_seconds(start_text, start_text.cast(pl.Float64, strict=False))
+    end = _python_seconds(end_text, end_text.cast(pl.Float64, strict=False))
+    if batch.clip_length is not None:
+        end = end.zip_with(end.is_not_null() | start.is_null(), start + batch.clip_length)
+
+    def bad_number(raw: pl.Series, value: pl.Series) -> tuple[pl.Series, pl.Series]:
+        unreadable = raw.is_not_null() & value.is_null()
+        out_of_range = value.is_not_null() & (value.is_nan() | value.is_infinite() | (value < 0))
+        return unreadable, out_of_range.fill_null(False)
+
+    start_unreadable, start_range = bad_number(start_text, start)
+    end_unreadable, end_range = bad_number(end_text, end)
+
+    def message(row: int, kind: str) -> str:
+        if kind == "given":
+            named = [k for k, s in (("url", url), ("youtube_id", youtube_id), ("path", path))
+                     if s[row] is not None]  # fmt: skip
+            problem = "names no video" if not named else f"names a video twice ({', '.join(named)})"
+            return f"{problem}: give exactly one of url, youtube_id, path"
+        if kind == "youtube_id":
+            return f"youtube_id {youtube_id[row]!r} is not 11 of [A-Za-z0-9_-]"
+        if kind == "url":
+            return f"url {url[row]!r} is not http(s)"
+        if kind == "relative":
+            return f"path {path[row]!r} is relative in a remote manifest"
+        if kind in ("start", "end"):
+            raw = (start_text if kind == "start" else end_text)[row]
+            if (start_unreadable if kind == "start" else end_unreadable)[row]:
+                return f"{kind} {raw!r} is not a number of seconds"
+            return f"{kind} {raw!r} must be a finite number >= 0"
+        if kind == "both":
+            return "give both start and end, or neither"
+        return f"start {start[row]} is not before end {end[row]}"
+
+    checks: list[tuple[pl.Series, str]] = [
+        (given != 1, "given"),
+        (youtube_id.is_not_null() & ~youtube_id.str.contains(_YOUTUBE_ID.pattern).fill_null(True),
+         "youtube_id"),
+        ((url.is_not_null() & ~url.str.contains(r"(?i)^https?:")).fill_null(False), "url"),
+        ((path.is_not_null() & ~path.str.starts_with("/")).fill_null(False) if base is None
+         else pl.Series([False] * n), "relative"),
+        (start_unreadable | start_range, "start"),
+        (end_unreadable | end_range, "end"),
+        (start.is_null() != end.is_null(), "both"),
+        ((start >= end).fill_null(False), "order"),
+    ]  # fmt: skip
+    if (problem := _first_problem(checks)) is not None:
+        row, kind = problem
+        raise ManifestError(source, batch.lines[row], message(row, kind))
+    # URLs of YouTube videos name their video by its id, so two spellings give one video
+    maybe_youtube = url.str.contains(r"(?i)youtu").fill_null(False)
+    if maybe_youtube.any():
+        from_url = [
+            youtube_id_from_url(u) if hit else None
+            for u, hit in zip(url.to_list(), maybe_youtube.to_list(), strict=True)
+        ]
+        youtube_id = youtube_id.zip_with(youtube_id.is_not_null(),
+                                         pl.Series(from_url, dtype=pl.String))  # fmt: skip
+    if path.is_not_null().any():
+        path = pl.Series([p if p is None else os.path.abspath(os.path.join(base or "", p))
+                          for p in path.to_list()], dtype=pl.String)  # fmt: skip
+    watch = ("https://www.youtube.com/watch?v=" + youtube_id).alias("url")
+    url = url.zip_with(url.is_not_null(), watch)
+    no_id = youtube_id.is_null()
+    by_url = _hash_ids("url-", url, no_id & url.is_not_null())
+    video_id = ("yt-" + youtube_id).zip_with(
+        ~no_id, by_url.zip_with(by_url.is_not_null(), _hash_ids("file-", path, no_id))
+    )
+    return pl.DataFrame(
+        {
+            "video_id": video_id, "url": url, "youtube_id": youtube_id, "path": path,
+            "start_s": start, "end_s": end, "labels": text("labels"), "split": text("split"),
+            "line": pl.Series(batch.lines, dtype=pl.Int64),
+        },
+        schema=ROW_SCHEMA,
+    )  # fmt: skip

@@ -22,7 +22,18 @@ class DownloadSettings:
     socket_timeout: float = option(30.0, "Network timeout (s).")
     rate_limit: int | None = option(None, "Download at most this many bytes per second.")
     cookies_file: str | None = option(None, "Cookies file for yt-dlp (Netscape format).")
-    proxy: str | None = option(None, "Proxy URL for downloads.")
+    proxy: str | None = option(
+        None, "Proxy URL for downloads (one with credentials: ACAV_PROXY_URL, not the config)."
+    )
+    refuse_private_addresses: bool = option(
+        False,
+        "Refuse URLs, redirects and playlist segments that resolve to loopback, link-local or "
+        "private addresses (on in the cluster; off for local work).",
+    )
+    max_bytes: int | None = option(1 << 30, "Stop a download past this many bytes (too_large).")
+    max_seconds: float | None = option(
+        900.0, "Stop a download that takes longer than this, retries included (time_limit, s)."
+    )
     sites: dict[str, dict[str, Any]] = option(
         {},
         "Per-site yt-dlp settings, {site: {setting: value}} (site: 'youtube' or a host name; "
@@ -49,6 +60,10 @@ class DownloadSettings:
             problems.append(f"max_height={self.max_height!r} (must be >= 1)")
         if not self.socket_timeout > 0:
             problems.append(f"socket_timeout={self.socket_timeout!r} (must be > 0)")
+        for name in ("max_bytes", "max_seconds"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                problems.append(f"{name}={value!r} (must be > 0, or None for no limit)")
         if self.retries < 0 or self.backoff_s < 0:
             problems.append(f"retries={self.retries!r}, backoff_s={self.backoff_s!r} (>= 0)")
         return problems

@@ -13,6 +13,7 @@ from typing import Any
 from acav_assets.core.media.clips import ClipWindow, clip_id
 from acav_assets.core.media.probe import VideoProbe
 from acav_assets.core.reasons import Reason
+from acav_assets.core.redaction import redact, redact_optional
 
 # Reasons that drop a readable video by a filter rather than a failure to read it.
 FILTER_REASONS = frozenset(
@@ -85,7 +86,7 @@ class VideoRecord:
             self.status = "deferred"
         else:
             self.status = "filtered" if reason in FILTER_REASONS else "failed"
-        self.reason, self.detail = str(reason), detail[:DETAIL_LIMIT]
+        self.reason, self.detail = str(reason), redact(detail)[:DETAIL_LIMIT]
 
     @property
     def path(self) -> str | None:
@@ -95,12 +96,13 @@ class VideoRecord:
         return self.published.get(self.files[0], self.files[0])
 
     def row(self) -> dict[str, Any]:
-        """The columns of table ``videos`` this record fills."""
+        """The columns of table ``videos`` this record fills (the URL without credentials:
+        the manifest's own in ``sources`` is what a download uses)."""
         probe = self.probe
         return {
             "video_id": self.video.video_id,
             "source": self.video.source,
-            "url": self.video.url,
+            "url": redact_optional(self.video.url),
             "path": self.path,
             "status": self.status,
             "reason": self.reason,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from acav_assets.core.media.containers import input_args
+
 _FRAME = re.compile(r"^frame:\s*(\d+)\s+pts:\s*\S+\s+pts_time:\s*(\S+)")
 _SCORE = re.compile(r"^lavfi\.scd\.score=(\S+)")
 
@@ -80,7 +82,7 @@ def _decode_scores(
         command = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1"]
         if skip_bidir:
             command += ["-skip_frame", "bidir"]
-        command += ["-i", path, "-an", "-sn", "-dn", "-vf", chain]
+        command += [*input_args(path), "-an", "-sn", "-dn", "-vf", chain]
         command += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
         try:
             done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import http.cookiejar
 import logging
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -27,29 +26,30 @@ from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.version import __version__ as YT_DLP_VERSION
 
 from acav_assets.core.media.sites import SiteOptions
+from acav_assets.core.redaction import redact
 from acav_assets.core.storage import StorageRoot
 
 log = logging.getLogger(__name__)
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 # Loads the solver (both scripts) in the runtime and prints what ``jsc`` is: "function" when
 # the runtime runs the scripts yt-dlp would give it for a real player.
 _SOLVER_PROBE = "{lib}\nObject.assign(globalThis, lib);\n{core}\nconsole.log(typeof jsc);\n"
 
 
 class YtdlpLog:
-    """Routes yt-dlp's messages to logging instead of stdout/stderr."""
+    """Routes yt-dlp's messages to logging instead of stdout/stderr, without the credentials
+    of the URLs they quote."""
 
     def debug(self, message: str) -> None:
-        log.debug("yt-dlp: %s", message)
+        log.debug("yt-dlp: %s", redact(message))
 
     info = debug
 
     def warning(self, message: str) -> None:
-        log.debug("yt-dlp warning: %s", message)
+        log.debug("yt-dlp warning: %s", redact(message))
 
     def error(self, message: str) -> None:
-        log.debug("yt-dlp error: %s", message)
+        log.debug("yt-dlp error: %s", redact(message))
 
 
 @functools.cache
@@ -67,11 +67,6 @@ def proxy_in_use(proxy: str | None, environment: Mapping[str, str]) -> str | Non
     """The proxy yt-dlp will use: ``proxy``, else the environment's (``environment`` is
     what ``urllib.request.getproxies()`` read; yt-dlp falls back to the same)."""
     return proxy or environment.get("https") or environment.get("http") or environment.get("all")
-
-
-def without_credentials(text: str) -> str:
-    """``text`` with the user and password of every URL in it replaced by ``***``."""
-    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}***@", text)
 
 
 @dataclass(frozen=True)
@@ -213,9 +208,9 @@ def _storage_fact(storage: StorageRoot | None) -> Fact:
         storage.fs.pipe_file(target, b"acav doctor\n")
         storage.fs.rm(target)
     except Exception as error:  # fsspec backends raise their own types; any means "no"
-        root = without_credentials(storage.url)
+        root = redact(storage.url)
         return Fact("storage_root", False, root, f"not writable: {type(error).__name__}")
-    return Fact("storage_root", True, f"{without_credentials(storage.url)} (writable)")
+    return Fact("storage_root", True, f"{redact(storage.url)} (writable)")
 
 
 def check_download_stack(

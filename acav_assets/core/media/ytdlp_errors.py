@@ -15,10 +15,22 @@ from __future__ import annotations
 
 import re
 
-from yt_dlp.networking.exceptions import HTTPError
+from yt_dlp.networking.exceptions import HTTPError, RequestError
 from yt_dlp.utils import GeoRestrictedError, UserNotLive
 
 from acav_assets.core.reasons import Reason
+
+
+class DownloadStopped(RequestError):
+    """A request or download acav stopped on purpose (a private address, a file over the
+    size limit), raised inside yt-dlp and carrying its reason out. A ``RequestError``, so
+    that yt-dlp's request director passes it on instead of trying another handler."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
 
 # (reason, pattern): the first match wins. Case-insensitive.
 _PATTERNS: tuple[tuple[Reason, str], ...] = (
@@ -88,8 +100,11 @@ def _exceptions(error: BaseException | None):
 
 
 def classify_download_error(message: str, error: BaseException | None = None) -> Reason:
-    """The reason code of a failed download: from yt-dlp's exception types where ``error``
-    carries them, else from its ``message``."""
+    """The reason code of a failed download: acav's own where it stopped the download, else
+    from yt-dlp's exception types where ``error`` carries them, else from its ``message``."""
+    for exception in _exceptions(error):
+        if isinstance(exception, DownloadStopped):
+            return exception.reason
     for exception in _exceptions(error):
         if isinstance(exception, GeoRestrictedError):
             return Reason.GEO_BLOCKED

@@ -5,6 +5,10 @@ from acav_assets.core.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
+        "assignments": [
+            "Assignments",
+            "read_assignments",
+        ],
         "greedy": [
             "BatchGreedySelector",
         ],

@@ -53,10 +53,23 @@ def curated_export(
         embeddings=lookup,
         clips_per_shard=options.clips_per_tar,
     )
+    failed = pl.DataFrame(
+        [(f.clip_id, str(f.reason), f.detail) for f in result.failures],
+        schema={"clip_id": pl.String, "reason": pl.String, "detail": pl.String},
+        orient="row",
+    )
+    for failure in result.failures[:5]:
+        context.log.warning(f"clip {failure.clip_id} has no file: {failure.reason}")
     tables.write(
         "exports",
         options.name,
-        rows.select("clip_id", "rank").with_columns(
+        rows.select("clip_id", "rank")
+        .join(failed, on="clip_id", how="left")
+        .with_columns(
+            pl.when(pl.col("reason").is_null())
+            .then(pl.lit("ok"))
+            .otherwise(pl.lit("failed"))
+            .alias("status"),
             pl.lit(datetime.now(UTC)).alias("exported_at"),
             pl.lit(context.run.run_id).alias("run_id"),
             pl.lit(EXPORT_CODE_VERSION).alias("code_version"),
@@ -66,6 +79,7 @@ def curated_export(
     yield dg.MaterializeResult(
         metadata={
             "rows": result.rows,
+            "clips_not_cut": len(result.failures),
             "folder": dg.MetadataValue.path(result.folder),
             "files": len(result.files),
             "preview": dg.MetadataValue.md(markdown_table(preview.columns, preview.iter_rows())),

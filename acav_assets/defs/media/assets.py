@@ -20,6 +20,7 @@ from acav_assets.core.media import (
 from acav_assets.core.media.sites import YOUTUBE
 from acav_assets.core.media.sources import dropped_manifests, register_manifests
 from acav_assets.core.options import help_of
+from acav_assets.core.redaction import redact
 from acav_assets.defs.config import config_class, to_options
 from acav_assets.defs.execution import k8s_op_tags
 from acav_assets.defs.markdown import markdown_table
@@ -66,7 +67,7 @@ def sources(
         raise ValueError("; ".join(r.error for r in refused))
     context.instance.add_dynamic_partitions(shard_partitions.name, keys)
     for registration in refused:
-        context.log.warning(f"refused manifest: {registration.error}")
+        context.log.warning(f"refused manifest: {redact(registration.error)}")
     rows = [(r.manifest, len(r.shards), r.error or "") for r in registered]
     return dg.MaterializeResult(
         metadata={
@@ -111,13 +112,24 @@ def _download_stack(
 
 def checked_ingest_options(config: dg.Config, acav: AcavHome) -> IngestOptions:
     """The core options of a run, checked before any download: its config, with the
-    resource's allowed roots and cookies file where the config names none (that file only if
-    it exists: the cluster mounts it from an optional Secret)."""
+    resource's allowed roots, cookies file (only if it exists: the cluster mounts it from an
+    optional Secret) and proxy where the config names none, and the deployment's network
+    reach, which a run config cannot loosen. A proxy with credentials in the run config is
+    refused: the UI shows run config to everyone."""
     options = to_options(config, IngestOptions)
     download = options.download
+    if download.proxy and redact(download.proxy) != download.proxy:
+        raise dg.Failure(
+            "the run config's proxy carries credentials, which the UI would show: set "
+            "ACAV_PROXY_URL in the code location's environment instead"
+        )
     mounted = acav.ytdlp_cookies
     if download.cookies_file is None and mounted and os.path.isfile(mounted):
         download = replace(download, cookies_file=mounted)
+    if download.proxy is None and acav.proxy_url:
+        download = replace(download, proxy=acav.proxy_url)
+    if acav.refuses_private_addresses():
+        download = replace(download, refuse_private_addresses=True)
     roots = options.allowed_roots or tuple(acav.allowed_roots())
     return replace(options, allowed_roots=roots, download=download).validate()
 

@@ -96,3 +96,57 @@ def test_export_names_missing_columns(storage: StorageRoot, video: str) -> None:
     with pytest.raises(ValueError, match="lack columns \\['media_path', 'media_start_s'\\]"):
         export_subset(storage, "x", _rows(video).drop("media_path", "media_start_s"),
                       webdataset=True)  # fmt: skip
+
+
+def test_reexport_replaces_the_whole_export_leaving_no_stale_tar_shard(
+    storage: StorageRoot, video: str
+) -> None:
+    rows = pl.concat([_rows(video)] * 3).with_columns(
+        pl.int_range(0, 6).alias("rank"), (pl.col("clip_id") + pl.int_range(0, 6).cast(str))
+    )
+    first = export_subset(storage, "mine", rows, webdataset=True, clips_per_shard=1)
+    assert sum(f.endswith(".tar") for f in first.files) == 6
+    second = export_subset(storage, "mine", rows.head(2), webdataset=True, clips_per_shard=1)
+    on_disk = sorted(p.name for p in Path(second.folder).rglob("*") if p.is_file())
+    assert on_disk == ["shard-000000.tar", "shard-000001.tar", "subset.csv", "subset.parquet"]
+    assert not [p for p in Path(second.folder).parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_clip_that_fails_to_cut_is_a_failure_and_the_others_are_exported(
+    storage: StorageRoot, video: str, tmp_path: Path
+) -> None:
+    rows = _rows(video)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    rows = rows.with_columns(
+        pl.when(pl.col("clip_id") == "v_0").then(pl.lit(str(broken))).otherwise("media_path")
+        .alias("media_path")
+    )  # fmt: skip
+    result = export_subset(storage, "mine", rows, webdataset=True)
+    assert [(f.clip_id, f.reason) for f in result.failures] == [("v_0", "decode_error")]
+    (tar_path,) = [f for f in result.files if f.endswith(".tar")]
+    with tarfile.open(tar_path) as tar:
+        assert sorted(tar.getnames()) == ["v_3000.json", "v_3000.mp4"]
+    assert pl.read_csv(Path(result.folder) / "subset.csv").height == 2
+
+
+def test_a_failed_export_leaves_the_previous_one_whole(storage: StorageRoot, video: str) -> None:
+    first = export_subset(storage, "mine", _rows(video), webdataset=True, clips_per_shard=1)
+    before = {p: Path(p).read_bytes() for p in first.files}
+
+    def embeddings(clip_id: str):
+        raise RuntimeError("the embedding store went away")
+
+    with pytest.raises(RuntimeError):
+        export_subset(storage, "mine", _rows(video), webdataset=True, embeddings=embeddings)
+    assert {p: Path(p).read_bytes() for p in first.files} == before
+    assert [p.name for p in Path(first.folder).parent.iterdir()] == ["mine"]
+
+
+def test_exported_urls_carry_no_credentials(storage: StorageRoot, video: str) -> None:
+    rows = _rows(video).with_columns(
+        pl.lit("https://u:pw@cdn.example/v.mp4?X-Amz-Signature=abc&id=3").alias("url")
+    )
+    result = export_subset(storage, "mine", rows)
+    text = (Path(result.folder) / "subset.csv").read_text()
+    assert "pw" not in text and "abc" not in text and "id=3" in text

@@ -175,9 +175,9 @@ def test_each_video_is_opened_once_for_all_its_windows(media, monkeypatch):
     opened = []
 
     class Counting(decode.VideoDecoder):
-        def __init__(self, path, **kwargs):
-            opened.append(path)
-            super().__init__(path, **kwargs)
+        def __init__(self, source, **kwargs):
+            opened.append(source.name)  # an open file: ffmpeg can open no other
+            super().__init__(source, **kwargs)
 
     monkeypatch.setattr(decode, "VideoDecoder", Counting)
     rows = [("tone", 0.0, 1.0), ("noise", 0.0, 1.0), ("tone", 1.0, 2.0), ("tone", 2.0, 3.0)]

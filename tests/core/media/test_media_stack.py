@@ -7,14 +7,13 @@ import os
 import subprocess
 import time
 
-import pytest
 import yt_dlp
 from yt_dlp.extractor.youtube.jsc._director import initialize_jsc_director
 
 from acav_assets.core.media.fetch import ytdlp_params
 from acav_assets.core.media.options import DownloadSettings
 from acav_assets.core.media.sites import SiteOptions
-from acav_assets.core.media.stack import check_download_stack, packaged_deno, without_credentials
+from acav_assets.core.media.stack import check_download_stack, packaged_deno
 from acav_assets.core.storage import StorageRoot
 
 VIDEO = "https://www.youtube.com/watch?v=aaaaaaaaaaa"
@@ -137,20 +136,6 @@ def test_doctor_finds_a_storage_root_it_cannot_write(tmp_path):
     (tmp_path / "root").write_text("a file where the root should be")
     report = check_download_stack(storage=root)
     assert report.problems == ["storage_root: not writable: NotADirectoryError"]
-
-
-@pytest.mark.parametrize(
-    ("text", "clean"),
-    [
-        ("http://u:p@h:1/x", "http://***@h:1/x"),
-        ("Unable to connect to proxy socks5://bob@10.0.0.1:1080 (refused)",
-         "Unable to connect to proxy socks5://***@10.0.0.1:1080 (refused)"),
-        ("https://example.com/a@b", "https://example.com/a@b"),
-        ("no url here", "no url here"),
-    ],
-)  # fmt: skip
-def test_credentials_are_removed_from_urls_in_text(text, clean):
-    assert without_credentials(text) == clean
 
 
 def test_site_settings_choose_the_runtime_yt_dlp_is_given():

@@ -1,6 +1,7 @@
-"""``new_manifest_sensor``: a dropped manifest is registered by a run of its own, then each of
-its shards is requested exactly once; a malformed one fails its own registration run, with
-its reason, and holds back no other."""
+"""``new_manifest_sensor``: a dropped manifest is registered by a run of its own once it has
+stopped changing, then each of its shards is requested exactly once; a malformed one fails
+its own registration run, with its reason, and holds back no other; a half-uploaded file
+(a temporary name, or still growing) is not registered; an unreadable one is skipped."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from acav_assets.defs.resources import AcavHome
 def _tick(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None):
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"acav": acav})
     return new_manifest_sensor(context)
+
+
+def _settled(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None = None):
+    """Two ticks: the first sees the files, the second (nothing changed) registers them."""
+    first = _tick(instance, acav, cursor)
+    assert not first.run_requests and "stop changing" in first.skip_reason.skip_message
+    return _tick(instance, acav, first.cursor)
 
 
 def _execute(instance: dg.DagsterInstance, acav: AcavHome, request: dg.RunRequest):
@@ -36,7 +44,7 @@ def test_a_new_manifest_is_registered_once_then_each_shard_runs_once(
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:3]
     write_manifest(tmp_path / "home" / "sources", videos)
     with dg.instance_for_test() as instance:
-        first = _tick(instance, acav, None)
+        first = _settled(instance, acav)
         (register,) = first.run_requests
         assert register.job_name == "register_sources"
         assert acav.tables().shards("sources") == []  # the sensor itself registers nothing
@@ -51,7 +59,7 @@ def test_a_new_manifest_is_registered_once_then_each_shard_runs_once(
             shard,
             f"shard:{shard}",
         )
-        assert isinstance(_tick(instance, acav, second.cursor), dg.SkipReason)
+        assert not _tick(instance, acav, second.cursor).run_requests
 
 
 def test_a_malformed_manifest_fails_its_own_run_and_the_good_one_runs(
@@ -64,7 +72,7 @@ def test_a_malformed_manifest_fails_its_own_run_and_the_good_one_runs(
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))[:2]
     write_manifest(sources, videos, name="b_good.csv")
     with dg.instance_for_test() as instance:
-        first = _tick(instance, acav, None)
+        first = _settled(instance, acav)
         broken, good = first.run_requests
         failed = _execute(instance, acav, broken)
         assert not failed.success
@@ -84,9 +92,44 @@ def test_a_changed_manifest_is_registered_again(
     videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))
     write_manifest(tmp_path / "home" / "sources", videos[:2])
     with dg.instance_for_test() as instance:
-        first = _tick(instance, acav, None)
+        first = _settled(instance, acav)
         write_manifest(tmp_path / "home" / "sources", videos[:3])
-        (again,) = _tick(instance, acav, first.cursor).run_requests
+        (again,) = _settled(instance, acav, first.cursor).run_requests
         assert (
             again.job_name == "register_sources" and again.run_key != first.run_requests[0].run_key
         )
+
+
+def test_a_half_uploaded_manifest_is_not_registered_until_it_stops_changing(
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    sources = tmp_path / "home" / "sources"
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))
+    write_manifest(sources, videos[:1], name="list.csv")
+    for temporary in (".list2.csv", "list2.csv.part", "list2.csv.tmp", "list2.csv~"):
+        (sources / temporary).write_text("path\n" + videos[1] + "\n")
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, acav, None)
+        assert not first.run_requests
+        with (sources / "list.csv").open("a") as growing:  # the upload goes on
+            growing.write(videos[1] + "\n")
+        second = _tick(instance, acav, first.cursor)
+        assert not second.run_requests
+        (register,) = _tick(instance, acav, second.cursor).run_requests
+        manifests = register.run_config["ops"]["sources"]["config"]["manifests"]
+        assert manifests == [str(sources / "list.csv")]
+
+
+def test_an_unreadable_manifest_is_skipped_and_the_others_register(
+    tmp_path: Path, small_corpus: CorpusInfo, write_manifest
+) -> None:
+    acav = AcavHome(root=str(tmp_path / "home"))
+    sources = tmp_path / "home" / "sources"
+    videos = sorted(str(p) for p in (small_corpus.root / "videos").glob("*.mp4"))
+    write_manifest(sources, videos[:1], name="good.csv")
+    (sources / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    with dg.instance_for_test() as instance:
+        (register,) = _settled(instance, acav).run_requests
+        manifests = register.run_config["ops"]["sources"]["config"]["manifests"]
+        assert manifests == [str(sources / "good.csv")]

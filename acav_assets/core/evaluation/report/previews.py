@@ -12,6 +12,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from acav_assets.core.media.containers import input_args
+
 logger = logging.getLogger(__name__)
 
 
@@ -57,8 +59,7 @@ def extract_preview(
         [
             "-ss",
             f"{middle:.3f}",
-            "-i",
-            src,
+            *input_args(src),
             "-frames:v",
             "1",
             "-vf",
@@ -75,8 +76,7 @@ def extract_preview(
             f"{start_s:.3f}",
             "-t",
             f"{min(snippet_seconds, end_s - start_s):.3f}",
-            "-i",
-            src,
+            *input_args(src),
             "-vn",
             "-ac",
             "1",
