@@ -204,7 +204,7 @@ def curated_subset(
             "random_objective": extension.random_objective,
             "clustering_version": record.version,
             "seconds": round(extension.seconds, 3),
-            **(extension.auto or {}),
+            **{k: v for k, v in (extension.auto or {}).items() if k != "candidates"},
         },
         data_version=dg.DataVersion(f"{record.version}:{record.settings}:r{record.revision}"),
     )
