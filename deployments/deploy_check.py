@@ -545,7 +545,7 @@ def check_cluster(image: str, workdir: Path, videos: int, timeout: float) -> dic
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
         urls = [
             f"{base_url}/{p.relative_to(corpus.root).as_posix()}"
-            for p in sorted((corpus.root / "videos").iterdir())
+            for p in sorted((corpus.root / "videos").glob("*.mp4"))
         ]
         manifest = "\n".join(urls) + "\n"
         s3.put_object(Bucket=bucket, Key=f"{prefix}/sources/deploy-check.txt", Body=manifest)

@@ -40,6 +40,7 @@ from acav_assets.core.media import (
 )
 from acav_assets.core.media.sources import shard_prefix
 from acav_assets.core.selection import SelectionOptions
+from acav_assets.core.selection.pairing import is_primary
 from acav_assets.core.storage import TEMP_SUFFIX
 from acav_assets.definitions import defs
 from acav_assets.defs.local import Curation, LocalRunner, curate_sources, local_instance, summarize
@@ -84,7 +85,7 @@ def manifest(corpus: CorpusInfo) -> Iterator[Path]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    videos = sorted((corpus.root / "videos").iterdir())
+    videos = sorted((corpus.root / "videos").glob("*.mp4"))
     lines = [str(p) for p in videos[:4]]
     lines += [f"{base}/{p.relative_to(corpus.root).as_posix()}" for p in videos[4:]]
     path = corpus.root / "mixed.txt"
@@ -191,7 +192,9 @@ def test_bucket_curation_reaches_the_same_objective_and_clusterings(
     local = ClusteringSet.load(on_disk.acav.storage())
     remote = ClusteringSet.load(in_bucket.acav.storage())
     assert remote.version == local.version
-    assert remote.ks == local.ks and set(remote.ks) == {4}
+    assert remote.ks == local.ks
+    primary = {k for c, k in zip(remote.columns, remote.ks, strict=True) if is_primary(c)}
+    assert primary == {4} and set(remote.ks) == {2, 4, 8}  # the ensemble: k/2, k, 2k
     assert remote.columns == local.columns
 
 
@@ -295,7 +298,7 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
     """``new_manifest_sensor`` reads ``<root>/sources/`` in the bucket, as on a cluster."""
     acav = _bucket_home(s3_endpoint, tmp_path, corpus)
     root = acav.storage()
-    videos = sorted(str(p) for p in (corpus.root / "videos").iterdir())[:3]
+    videos = sorted(str(p) for p in (corpus.root / "videos").glob("*.mp4"))[:3]
     root.write_bytes(root.path("sources", "a_relative.txt"), b"videos/x.mp4\n")
     root.write_bytes(root.path("sources", "b_good.csv"), ("path\n" + "\n".join(videos)).encode())
     with dg.instance_for_test() as instance:
