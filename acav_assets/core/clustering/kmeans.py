@@ -148,10 +148,12 @@ class KMeansClustering:
             "k-means k=%d on %d of %d points (max_points_per_centroid=%d, dim=%d, gpu=%s)",
             k, n_train, X.shape[0], self.max_points_per_centroid, X.shape[1], gpu,
         )  # fmt: skip
+        # min_points_per_centroid=1: faiss only warns below it (on stderr, once a
+        # clustering: 90 lines for the demo's ensemble); k auto already sizes k to the sample
         km = faiss.Kmeans(
             train.shape[1], k, niter=int(self.n_iter), seed=int(self.seed), gpu=gpu,
             max_points_per_centroid=int(self.max_points_per_centroid),
-            spherical=bool(self.normalize), verbose=False,
+            min_points_per_centroid=1, spherical=bool(self.normalize), verbose=False,
         )  # fmt: skip
         km.train(train)
         self.centroids_ = np.ascontiguousarray(km.centroids, dtype=np.float32)
