@@ -252,6 +252,18 @@ def namespace_objects(
     )
 
 
+def stand_in_values() -> dict[str, Any]:
+    """The Helm values, but for the network reach: the chart refuses downloads from private
+    addresses (ACAV_REFUSE_PRIVATE_ADDRESSES), and this check's videos are served on
+    loopback, as its PostgreSQL and S3 are."""
+    values = yaml.safe_load((DEPLOYMENTS / "helm" / "values.yaml").read_text())
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    for item in deployment.get("env", []):
+        if item["name"] == "ACAV_REFUSE_PRIVATE_ADDRESSES":
+            item["value"] = "false"
+    return values
+
+
 def code_server_pod(values: dict[str, Any], image: str, port: int) -> dict[str, Any]:
     """The pod of the chart's user deployment (templates/deployment-user.yaml) for acav."""
     (deployment,) = values["dagster-user-deployments"]["deployments"]
@@ -355,7 +367,7 @@ def _ready(cluster: Cluster, pod: str, port: int) -> bool:
 
 
 def start_code_server(cluster: Cluster, image: str, port: int) -> dict[str, Any]:
-    values = yaml.safe_load((DEPLOYMENTS / "helm" / "values.yaml").read_text())
+    values = stand_in_values()
     pod = f"{USER_DEPLOYMENTS}-acav"
     spec = code_server_pod(values, image, port)
     began = time.monotonic()
@@ -408,7 +420,7 @@ def run_shard(
     """Starts the daemon and the sensor, waits for the shard's run, checks what it wrote."""
     import dagster as dg
 
-    values = yaml.safe_load((DEPLOYMENTS / "helm" / "values.yaml").read_text())
+    values = stand_in_values()
     daemon = cluster.run_pod(
         f"{RELEASE}-daemon", daemon_pod(values, image), {"component": "daemon"}
     )
