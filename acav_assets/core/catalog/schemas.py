@@ -95,6 +95,15 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("code_version", pa.string()),
         ]
     ),
+    # One file for the whole curated set: every assigned clip's contribution to it.
+    "clip_scores": pa.schema(
+        [
+            ("clip_id", pa.string()),
+            ("from_shard", pa.string()),
+            ("contribution", pa.float64()),
+            ("kept", pa.bool_()),
+        ]
+    ),
 }
 
 

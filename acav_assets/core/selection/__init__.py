@@ -45,7 +45,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "select_clips",
         ],
         "sharded": [
-            "CLIP_SCORES_SCHEMA",
             "CLIP_SCORES_SHARD",
             "CLIP_SCORES_TABLE",
             "ESTIMATE_COLUMNS",

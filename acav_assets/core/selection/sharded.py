@@ -41,9 +41,6 @@ CANDIDATES_COLUMN = "candidates"  # the shard's assigned clips, on each of its w
 ESTIMATE_COLUMNS = ("estimated_share", "share_low", "share_high", "shard_candidates")
 # Every clip's contribution to the curated set, one file for the whole set.
 CLIP_SCORES_TABLE, CLIP_SCORES_SHARD = "clip_scores", "all"
-CLIP_SCORES_SCHEMA = {
-    "clip_id": pl.String, "from_shard": pl.String, "contribution": pl.Float64, "kept": pl.Boolean,
-}  # fmt: skip
 _INDEXED = re.compile(r"^(?P<head>.+)-(?P<index>[0-9]+)$")
 _GROUP = re.compile(r"^(?P<head>.+)-g(?P<group>[0-9]{5,})$")
 _SINGLE = "-g"

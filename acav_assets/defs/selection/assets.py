@@ -8,7 +8,6 @@ import polars as pl
 
 from acav_assets.core.clustering import ClusteringSet
 from acav_assets.core.selection import (
-    CLIP_SCORES_SCHEMA,
     CLIP_SCORES_SHARD,
     CLIP_SCORES_TABLE,
     WINNERS_TABLE,
@@ -138,7 +137,7 @@ def _score_clips(context: dg.AssetExecutionContext, acav: AcavHome, curated: Cur
             f"clip_scores left empty: {curated.record.assigned:,} assigned clips, more than "
             f"score_clips_max ({curated.options.score_clips_max:,})"
         )
-        scores = pl.DataFrame(schema=CLIP_SCORES_SCHEMA)
+        scores = pl.DataFrame()  # the table's declared columns, no rows
     acav.tables().write(CLIP_SCORES_TABLE, CLIP_SCORES_SHARD, scores)
 
 

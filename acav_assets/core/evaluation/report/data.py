@@ -22,7 +22,6 @@ from acav_assets.core.selection.curated import load_merged_selection, read_curat
 from acav_assets.core.selection.information import contingency, mutual_info
 from acav_assets.core.selection.pairing import is_primary, parse_column
 from acav_assets.core.selection.sharded import (
-    CLIP_SCORES_SCHEMA,
     CLIP_SCORES_SHARD,
     CLIP_SCORES_TABLE,
     ESTIMATE_COLUMNS,
@@ -117,8 +116,6 @@ def build_report_data(
         )
     clips = tables.read("clips")
     scores = tables.read(CLIP_SCORES_TABLE, [CLIP_SCORES_SHARD])
-    if "kept" not in scores.columns:
-        scores = pl.DataFrame(schema=CLIP_SCORES_SCHEMA)
     kept = export_rows(_ends(subset, N_PREVIEWS), clips, videos)
     dropped = scores.filter(~pl.col("kept"))
     bottom = export_rows(
