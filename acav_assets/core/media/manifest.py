@@ -33,6 +33,7 @@ import polars as pl
 
 from acav_assets.core.media.manifest_formats import (
     BARE,
+    WHITESPACE,
     ManifestError,
     RawBatch,
     delimited_batches,
@@ -221,7 +222,7 @@ class _BareLines:
         self.bad: list[tuple[int, str]] = []
 
     def count(self, batch: RawBatch) -> None:
-        text = pl.Series(batch.columns[BARE], dtype=pl.String).str.strip_chars()
+        text = pl.Series(batch.columns[BARE], dtype=pl.String).str.strip_chars(WHITESPACE)
         good = text.str.contains("://", literal=True) | text.str.to_lowercase().str.contains(
             _VIDEO_SUFFIX
         )
@@ -314,7 +315,7 @@ def checked_rows(source: str, base: str | None, batch: RawBatch) -> pl.DataFrame
         values = batch.columns.get(name)
         if values is None:
             return pl.Series(name, [None] * n, dtype=pl.String)
-        series = pl.Series(name, values, dtype=pl.String).str.strip_chars()
+        series = pl.Series(name, values, dtype=pl.String).str.strip_chars(WHITESPACE)
         return series.replace("", None)
 
     if BARE in batch.columns:

@@ -30,6 +30,9 @@ from acav_assets.core.redaction import redact
 MAX_LINE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 65_536
+# What ``str.strip`` strips: polars strips Unicode White_Space, which leaves out the four
+# separators U+001C..U+001F, so the vectorised path names the set to agree with the row path.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 ALIASES = {
     "url": "url",
     "youtube_id": "youtube_id",
@@ -257,8 +260,10 @@ def _split_batch(
     frame = pl.DataFrame(
         {"text": lines, "line": pl.int_range(first, first + len(lines), eager=True)}
     )
-    blank = pl.col("text").str.replace_all(delimiter, "", literal=True).str.strip_chars() == ""
-    frame = frame.filter(~blank & ~pl.col("text").str.strip_chars_start().str.starts_with("#"))
+    text_column = pl.col("text")
+    blank = text_column.str.replace_all(delimiter, "", literal=True).str.strip_chars(WHITESPACE)
+    comment = text_column.str.strip_chars_start(WHITESPACE).str.starts_with("#")
+    frame = frame.filter((blank != "") & ~comment)
     if frame.height == 0:
         return None
     fields = frame["text"].str.split(delimiter)

@@ -289,7 +289,7 @@ _CSV_PIECES = st.sampled_from(
     ["#", " ", ",", '"', "\n", "\n", "\r\n", "\t", "url", "youtube_id", "path", "start", "end",
      "YTID", "videoID", "label", "split", _YOUTUBE, "https://youtu.be/" + _YOUTUBE,
      "http://h/v.mp4", "ftp://h/v", "v.mp4", "~/v.mkv", "/a/b.webm", "notes", "30.000", "1",
-     "-1", "x", "inf", "1_0", "nan", "/m/09x0r", "é", "\x00", "\r"]
+     "-1", "x", "inf", "1_0", "nan", "/m/09x0r", "é", "\x00", "\r", "\x1f", "\xa0"]
 )  # fmt: skip
 
 
