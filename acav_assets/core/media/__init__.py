@@ -64,6 +64,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "shots": [
             "Shot",
             "choose_threshold",
+            "cut_strength",
             "find_shots",
             "split_at_threshold",
         ],

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from acav_assets.core.media.shots import Shot
+if TYPE_CHECKING:
+    from acav_assets.core.media.shots import Shot
 
 STRATEGIES = ("shots", "middle", "uniform")
 

@@ -85,7 +85,9 @@ class IngestOptions:
     clips_per_video: int = option(3, "Clips per video, at most.")
     clip_seconds: float = option(10.0, "Length of a clip (s).")
     shot_threshold: float = option(
-        10.0, "scdet threshold the shot search starts from (raised x1.2 until enough shots)."
+        1.0,
+        "Cut strength (a frame's scdet score over the median within 4 s) the shot search "
+        "starts from, raised x1.2 up to 10 until enough shots.",
     )
     min_duration_s: float = option(30.0, "Shorter videos are dropped (s).")
     max_duration_s: float = option(597.0, "Longer videos are dropped (s).")

@@ -1,10 +1,15 @@
 """Shot boundaries with ffmpeg's ``scdet``, the way ACAV100M chose where to cut clips.
 
 One ffmpeg run decodes a downscaled, low-frame-rate copy of the video (B-frames skipped),
-scores every sampled frame with ``scdet`` and returns the thumbnails. Raising the threshold
-(x1.2 from 10 until three shots of at least 10 s appear, at most 100) is then done on the
-stored scores, without decoding again. The thumbnails give each shot a small signature, so
-clips can prefer shots that look unlike the ones already chosen.
+scores every sampled frame with ``scdet`` and returns the thumbnails. A frame's cut strength
+is its score over the median score of the frames around it, at local peaks only: a moving
+scene scores high on every frame, so an absolute threshold either cuts it everywhere or,
+raised until the shots are long enough, loses its real cuts too. Raising the threshold
+(x1.2 from 1 until three shots of at least 10 s appear, at most 10) is then done on the
+stored strengths, without decoding again, and keeps the lowest threshold that gave the most
+long shots: a video with fewer long scenes than asked is not raised past its cuts. The
+thumbnails give each shot a small signature, so clips can prefer shots that look unlike the
+ones already chosen.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acav_assets.core.media.containers import input_args
+from acav_assets.core.media.options import IngestOptions
+
+GROWTH = 1.2
+MAX_THRESHOLD = 10.0  # a cut at ten times its surroundings' score is always kept
 
 _FRAME = re.compile(r"^frame:\s*(\d+)\s+pts:\s*\S+\s+pts_time:\s*(\S+)")
 _SCORE = re.compile(r"^lavfi\.scd\.score=(\S+)")
@@ -45,27 +54,60 @@ def split_at_threshold(
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
+def _local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
+    """Whether each value is the highest within ``half_width`` samples either side."""
+    padded = np.pad(values, half_width, constant_values=-np.inf)
+    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
+    return values >= window.max(axis=1)
+
+
+def cut_strength(
+    scores: np.ndarray,
+    sample_fps: float,
+    *,
+    context_s: float = 4.0,
+    peak_s: float = 1.0,
+    floor: float = 1.0,
+) -> np.ndarray:
+    """Each frame's scdet score over the median score within ``context_s`` either side (at
+    least ``floor``, so a still scene's noise does not divide by zero), and 0 unless the
+    frame scores highest within ``peak_s`` either side (one cut, not its neighbours)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return scores
+    half = max(1, round(context_s * sample_fps))
+    padded = np.pad(scores, half, mode="edge")
+    context = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+    peaks = _local_peaks(scores, max(1, round(peak_s * sample_fps)))
+    return np.where(peaks, scores / np.maximum(context, floor), 0.0)
+
+
 def choose_threshold(
     times: np.ndarray,
     scores: np.ndarray,
     duration_s: float,
-    threshold: float = 10.0,
+    threshold: float = IngestOptions.shot_threshold,
     *,
-    min_shot_s: float = 10.0,
-    min_shots: int = 3,
-    growth: float = 1.2,
-    max_threshold: float = 100.0,
+    min_shot_s: float = IngestOptions.clip_seconds,
+    min_shots: int = IngestOptions.clips_per_video,
+    growth: float = GROWTH,
+    max_threshold: float = MAX_THRESHOLD,
 ) -> tuple[float, list[tuple[float, float]]]:
-    """Raise the threshold by ``growth`` until ``min_shots`` shots last ``min_shot_s``."""
+    """Raise the threshold by ``growth`` until ``min_shots`` shots last ``min_shot_s``; the
+    lowest threshold with the most such shots (at most ``min_shots``) and its shots."""
     if threshold <= 0 or growth <= 1 or max_threshold < threshold:
         raise ValueError(
             f"need 0 < threshold <= max_threshold and growth > 1, got threshold={threshold}, "
             f"max_threshold={max_threshold}, growth={growth}"
         )
+    best: tuple[int, float, list[tuple[float, float]]] | None = None
     while True:
         shots = split_at_threshold(times, scores, duration_s, threshold)
-        if sum(b - a >= min_shot_s for a, b in shots) >= min_shots or threshold >= max_threshold:
-            return threshold, shots
+        n_long = min(sum(b - a >= min_shot_s for a, b in shots), min_shots)
+        if best is None or n_long > best[0]:
+            best = (n_long, threshold, shots)
+        if n_long >= min_shots or threshold >= max_threshold:
+            return best[1], best[2]
         threshold = min(threshold * growth, max_threshold)
 
 
@@ -119,21 +161,21 @@ def _signatures(frames: np.ndarray, times: np.ndarray, shots: list[tuple[float, 
 
 def find_shots(
     path: str | os.PathLike[str],
-    threshold: float = 10.0,
+    threshold: float = IngestOptions.shot_threshold,
     *,
     duration_s: float | None = None,
-    min_shot_s: float = 10.0,
-    min_shots: int = 3,
-    growth: float = 1.2,
-    max_threshold: float = 100.0,
+    min_shot_s: float = IngestOptions.clip_seconds,
+    min_shots: int = IngestOptions.clips_per_video,
+    growth: float = GROWTH,
+    max_threshold: float = MAX_THRESHOLD,
     sample_fps: float = 4.0,
     size: tuple[int, int] = (64, 36),
     skip_bidir: bool = True,
     timeout_s: float = 600.0,
 ) -> list[Shot]:
-    """The shots of a video at the lowest threshold (from ``threshold``, x``growth``) that
-    yields ``min_shots`` shots of ``min_shot_s``; boundaries are accurate to 1/``sample_fps``.
-    """
+    """The shots of a video at the lowest cut-strength threshold (from ``threshold``,
+    x``growth``) that yields ``min_shots`` shots of ``min_shot_s``, or the most it can;
+    boundaries are accurate to 1/``sample_fps``."""
     path = os.fspath(path)
     if sample_fps <= 0 or min(size) < 4:
         raise ValueError(f"need sample_fps > 0 and size >= (4, 4), got {sample_fps}, {size}")
@@ -143,7 +185,7 @@ def find_shots(
     end = duration_s if duration_s is not None else float(times[-1]) + 1.0 / sample_fps
     _, spans = choose_threshold(
         times,
-        scores,
+        cut_strength(scores, sample_fps),
         end,
         threshold,
         min_shot_s=min_shot_s,

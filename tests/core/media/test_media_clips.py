@@ -13,20 +13,26 @@ from acav_assets.core.media import (
     Shot,
     choose_threshold,
     clip_id,
+    cut_strength,
     pick_diverse,
     shot_windows,
     uniform_windows,
 )
 
 
-def _reference_threshold(times, scores, duration, threshold, min_shot_s, min_shots):
+def _reference_threshold(times, scores, duration, threshold, min_shot_s, min_shots, top):
+    """Every threshold of the ladder in turn until enough long shots; the first with most."""
+    tried = []
     while True:
         cuts = sorted(t for t, s in zip(times, scores, strict=True) if s >= threshold and 0 < t)
         edges = [0.0, *cuts, duration]
         lengths = [b - a for a, b in itertools.pairwise(edges) if b > a]
-        if sum(1 for x in lengths if x >= min_shot_s) >= min_shots or threshold >= 100:
-            return threshold, len(lengths)
-        threshold = min(threshold * 1.2, 100.0)
+        n_long = min(sum(1 for x in lengths if x >= min_shot_s), min_shots)
+        tried.append((n_long, threshold, len(lengths)))
+        if n_long >= min_shots or threshold >= top:
+            most = max(n for n, _, _ in tried)
+            return next((t, count) for n, t, count in tried if n == most)
+        threshold = min(threshold * 1.2, top)
 
 
 @settings(max_examples=80, deadline=None)
@@ -34,11 +40,44 @@ def _reference_threshold(times, scores, duration, threshold, min_shot_s, min_sho
 def test_choose_threshold_matches_reference(scores, start):
     times = np.arange(len(scores)) * 0.5
     duration = len(scores) * 0.5
-    threshold, shots = choose_threshold(times, np.array(scores), duration, start, min_shot_s=3)
-    expected_threshold, expected_count = _reference_threshold(times, scores, duration, start, 3, 3)
-    assert threshold == pytest.approx(expected_threshold)
-    assert len(shots) == expected_count
+    threshold, shots = choose_threshold(
+        times, np.array(scores), duration, start, min_shot_s=3, max_threshold=100.0
+    )
+    expected = _reference_threshold(times, scores, duration, start, 3, 3, 100.0)
+    assert (threshold, len(shots)) == (pytest.approx(expected[0]), expected[1])
     assert shots[0][0] == 0.0 and shots[-1][1] == duration
+
+
+def _reference_strength(scores, half, peak_half, floor):
+    out = []
+    for i, score in enumerate(scores):
+        context = [scores[min(max(j, 0), len(scores) - 1)] for j in range(i - half, i + half + 1)]
+        near = scores[max(0, i - peak_half) : i + peak_half + 1]
+        out.append(score / max(float(np.median(context)), floor) if score >= max(near) else 0.0)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(0, 100), max_size=60), st.sampled_from([1.0, 2.0, 4.0]))
+def test_cut_strength_matches_reference(scores, fps):
+    got = cut_strength(np.array(scores), fps, context_s=2.0, peak_s=0.5, floor=1.0)
+    half, peak_half = max(1, round(2.0 * fps)), max(1, round(0.5 * fps))
+    assert got.tolist() == pytest.approx(_reference_strength(scores, half, peak_half, 1.0))
+
+
+def test_cut_strength_keeps_a_faint_cut_that_an_absolute_threshold_loses():
+    """36 s at 4 fps: a moving scene scoring 14-26 on every frame, a cut (30), a still scene,
+    a faint cut between two like still scenes (8), a still scene. The faint cut stands out
+    against its still surroundings; an absolute threshold high enough to keep the moving
+    scene whole is above it, so three 10 s shots never appear that way."""
+    rng = np.random.default_rng(0)
+    times = np.arange(144) / 4.0
+    scores = np.concatenate([rng.uniform(14, 26, 48), rng.uniform(0, 1, 96)])
+    scores[48], scores[96] = 30.0, 8.0
+    _, shots = choose_threshold(times, cut_strength(scores, 4.0), 36.0)
+    assert [a for a, _ in shots[1:]] == [12.0, 24.0]
+    _, absolute = choose_threshold(times, scores, 36.0, 10.0, max_threshold=100.0)
+    assert len(absolute) < 3
 
 
 @settings(max_examples=80, deadline=None)
