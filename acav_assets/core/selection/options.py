@@ -63,8 +63,8 @@ class SelectionOptions:
             raise OptionError("ratio", "give size or ratio, not both")
         if self.auto_size and (self.size is not None or self.ratio is not None):
             raise OptionError("auto_size", "an auto size takes no size or ratio")
-        if self.auto_shuffles < 1:
-            raise OptionError("auto_shuffles", f"{self.auto_shuffles!r} must be >= 1")
+        if self.auto_shuffles < 2:
+            raise OptionError("auto_shuffles", f"{self.auto_shuffles!r} must be >= 2")
         if self.size is not None and self.size < 1:
             raise OptionError("size", f"{self.size!r} must be >= 1")
         for name in ("ratio", "shard_ratio"):

@@ -8,10 +8,13 @@ elimination on the same labels with the audio rows shuffled, so that no clip cor
 traces the noise part F0(m) alone. The gap F(m) - F0(m) grows while dropped clips are
 mostly non-corresponding and shrinks once corresponding ones go. Near its top it is flat:
 the last non-corresponding clips sit in cells that look corresponding, so dropping them buys
-about as much as fitting noise does, and the argmax lands far from the truth (on the
-family's 10-class corpora 0.05-0.09 above the true share). The estimate is therefore the
-smallest size whose gap is within PLATEAU of the widest; its range over the shuffles, read
-the same way, is the uncertainty.
+about as much as fitting noise does, and the argmax lands far from the truth on small
+corpora (on the family's 10-class corpora of about 210 clips 0.06-0.10 above the true
+share) while it is right on large ones. How flat is flat is the noise of the shuffled
+eliminations themselves: the estimate is the smallest size whose gap is within NOISE_WIDTH
+of their standard deviation (at the widest gap) of the widest gap, so the plateau is wide
+where few clips make the traces noisy and narrow where many do not. Its range over the
+shuffles, each read the same way, is the uncertainty.
 
 The contribution of a clip x to a set S is the change of the set's total information n F
 (n clips times F) between S without x and S with x: for a kept clip what removing it alone
@@ -44,19 +47,18 @@ from acav_assets.core.selection.state import SelectionState
 FLOOR_SHARE = 0.02
 # Below this many candidates an estimate is not attempted (the peak is noise).
 MIN_CANDIDATES = 20
-# The plateau of the gap: sizes whose gap is within this share of the widest one. Chosen
-# by the worst share error over the family's corpora (ensemble strategy, all half swapped)
-# and the planted shares 0.3-0.8 of tests/core/selection/test_size.py (RESULTS.md "Auto
-# size"): a wider plateau moves the estimate down, which the half-swapped corpora need
-# (0.02 overshot them by up to 0.063) and a share of 0.8 cannot take (0.04: 0.076 under).
-PLATEAU = 0.03
+# The plateau of the gap, in standard deviations of the shuffled eliminations at the widest
+# gap. Chosen by the worst share error over the family's corpora (RESULTS.md "Auto size"):
+# the earlier plateau, a fixed 0.03 of the widest gap, missed the true share by up to 0.058
+# (0.8 corresponding: it fell short; small half-swapped corpora: it overshot); 0.5 sd, 0.038.
+NOISE_WIDTH = 0.5
 
 
 @dataclass(frozen=True)
 class SizeEstimate:
     """The estimated share of corresponding candidates (``share``, its range over the
     shuffles ``low``..``high``), the size it gives, and the traces it was read from
-    (``sizes``, F and the mean shuffled F at each size) for the report."""
+    (``sizes``, F, the mean shuffled F and its standard deviation at each size)."""
 
     share: float
     low: float
@@ -67,6 +69,7 @@ class SizeEstimate:
     sizes: np.ndarray
     trace: np.ndarray
     null_trace: np.ndarray
+    null_spread: np.ndarray
 
     def summary(self) -> dict[str, float | int]:
         """The numbers a person reads: share, its range, the size and the candidates."""
@@ -103,10 +106,9 @@ def elimination_trace(
     return np.asarray(sizes, dtype=np.int64), np.asarray(trace, dtype=np.float64)
 
 
-def plateau_size(sizes: np.ndarray, gap: np.ndarray) -> int:
-    """The smallest size whose gap is within PLATEAU of the widest gap."""
-    top = float(gap.max())
-    return int(sizes[gap >= top - PLATEAU * abs(top)].min())
+def plateau_size(sizes: np.ndarray, gap: np.ndarray, tolerance: float) -> int:
+    """The smallest size whose gap is within ``tolerance`` of the widest gap."""
+    return int(sizes[gap >= gap.max() - tolerance].min())
 
 
 def estimate_share(
@@ -124,8 +126,8 @@ def estimate_share(
     """Estimate the share of the rows of ``labels`` whose audio and visual clusters
     correspond, from the plateau of F(m) - F0(m) (see the module docstring)."""
     code = check_estimator(estimator)
-    if shuffles < 1:
-        raise ValueError(f"shuffles must be >= 1, got {shuffles}")
+    if shuffles < 2:
+        raise ValueError(f"shuffles must be >= 2 (their spread sizes the plateau), got {shuffles}")
     labels, columns, ks = strategy_columns(strategy, labels, columns, ks)
     arr, ks_arr = check_labels(labels, columns, ks)
     n = arr.shape[0]
@@ -147,9 +149,10 @@ def estimate_share(
         if not np.array_equal(null_sizes, sizes):
             raise RuntimeError("the shuffled elimination passed through other sizes")
         nulls.append(null)
-    null_trace = np.mean(nulls, axis=0)
-    peak = plateau_size(sizes, trace - null_trace)
-    singles = [plateau_size(sizes, trace - null) for null in nulls]
+    null_trace, spread = np.mean(nulls, axis=0), np.std(nulls, axis=0, ddof=1)
+    tolerance = NOISE_WIDTH * float(spread[np.argmax(trace - null_trace)])
+    peak = plateau_size(sizes, trace - null_trace, tolerance)
+    singles = [plateau_size(sizes, trace - null, tolerance) for null in nulls]
     return SizeEstimate(
         share=peak / n,
         low=min(singles + [peak]) / n,
@@ -160,6 +163,7 @@ def estimate_share(
         sizes=sizes,
         trace=trace,
         null_trace=null_trace,
+        null_spread=spread,
     )
 
 
