@@ -43,6 +43,7 @@ from acav_assets.core.media.shots import (
     _signatures,
     choose_threshold,
     cut_strength,
+    local_peaks,
     split_at_threshold,
 )
 
@@ -59,13 +60,6 @@ def matched(truth: list[float], found: list[float]) -> tuple[int, int]:
     hits = sum(any(abs(t - f) <= TOLERANCE_S for f in found) for t in truth)
     right = sum(any(abs(t - f) <= TOLERANCE_S for t in truth) for f in found)
     return hits, right
-
-
-def local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
-    """Whether each value is the highest within ``half_width`` samples either side."""
-    padded = np.pad(values, half_width, constant_values=-np.inf)
-    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
-    return values >= window.max(axis=1)
 
 
 def acav100m_rule(times: np.ndarray, scores: np.ndarray, duration: float) -> list:

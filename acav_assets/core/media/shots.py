@@ -1,4 +1,5 @@
-"""Shot boundaries with ffmpeg's ``scdet``, the way ACAV100M chose where to cut clips.
+"""Shot boundaries with ffmpeg's ``scdet``, as ACAV100M chose where to cut clips, but
+thresholded against each frame's surroundings.
 
 One ffmpeg run decodes a downscaled, low-frame-rate copy of the video (B-frames skipped),
 scores every sampled frame with ``scdet`` and returns the thumbnails. A frame's cut strength
@@ -54,7 +55,7 @@ def split_at_threshold(
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def _local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
+def local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
     """Whether each value is the highest within ``half_width`` samples either side."""
     padded = np.pad(values, half_width, constant_values=-np.inf)
     window = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_width + 1)
@@ -78,7 +79,7 @@ def cut_strength(
     half = max(1, round(context_s * sample_fps))
     padded = np.pad(scores, half, mode="edge")
     context = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
-    peaks = _local_peaks(scores, max(1, round(peak_s * sample_fps)))
+    peaks = local_peaks(scores, max(1, round(peak_s * sample_fps)))
     return np.where(peaks, scores / np.maximum(context, floor), 0.0)
 
 
