@@ -44,6 +44,7 @@ from acav_assets.core.media.shots import (
     choose_threshold,
     cut_strength,
     local_peaks,
+    spans_between,
     split_at_threshold,
 )
 
@@ -72,11 +73,6 @@ def acav100m_rule(times: np.ndarray, scores: np.ndarray, duration: float) -> lis
         threshold = min(threshold * 1.2, 100.0)
 
 
-def spans_of(cuts: list[float], duration: float) -> list[tuple[float, float]]:
-    edges = [0.0, *cuts, duration]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-
-
 def rules(times: np.ndarray, scores: np.ndarray, duration: float, truth: list[float]) -> dict:
     """The shots each rule finds in one decoded video."""
     _, shipped = choose_threshold(times, cut_strength(scores, SAMPLE_FPS), duration)
@@ -86,8 +82,8 @@ def rules(times: np.ndarray, scores: np.ndarray, duration: float, truth: list[fl
         "acav100m": acav100m_rule(times, scores, duration),
         "shipped": shipped,
         "scdet >= 10": split_at_threshold(times, scores, duration, 10.0),
-        "scdet peaks": spans_of([float(t) for t in times[peaks & (times > 0)]], duration),
-        "truth": spans_of(truth, duration),
+        "scdet peaks": spans_between([float(t) for t in times[peaks & (times > 0)]], duration),
+        "truth": spans_between(truth, duration),
     }
 
 

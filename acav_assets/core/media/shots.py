@@ -46,13 +46,19 @@ class Shot:
         return self.end_s - self.start_s
 
 
+def spans_between(cuts: list[float], duration_s: float) -> list[tuple[float, float]]:
+    """``[0, duration_s)`` cut at each of ``cuts`` (ascending; those at or past the end
+    ignored), empty spans left out."""
+    edges = [0.0, *[c for c in cuts if c < duration_s], float(duration_s)]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
 def split_at_threshold(
     times: np.ndarray, scores: np.ndarray, duration_s: float, threshold: float
 ) -> list[tuple[float, float]]:
     """Cut ``[0, duration_s)`` before every sampled frame whose score is >= ``threshold``."""
     cuts = [float(t) for t, s in zip(times, scores, strict=True) if s >= threshold and t > 0]
-    edges = [0.0, *[c for c in cuts if c < duration_s], float(duration_s)]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    return spans_between(cuts, duration_s)
 
 
 def local_peaks(values: np.ndarray, half_width: int) -> np.ndarray:
