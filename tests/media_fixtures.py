@@ -96,13 +96,8 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with Range support (ffmpeg seeks with it), plus fault paths:
-    ``/status/<code>/...``, ``/slow/...`` (sleeps past the timeout), ``/flaky/...`` (500 once).
-    """
-
-    flaky_seen: set[str] = set()
-    lock = threading.Lock()
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A test server's handler that logs nothing and shrugs off a client that hung up."""
 
     def log_message(self, *args) -> None:
         pass
@@ -112,6 +107,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             super().handle()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test): nothing to answer
+
+
+class _Handler(QuietHandler, http.server.SimpleHTTPRequestHandler):
+    """Static files with Range support (ffmpeg seeks with it), plus fault paths:
+    ``/status/<code>/...``, ``/slow/...`` (sleeps past the timeout), ``/flaky/...`` (500 once).
+    """
+
+    flaky_seen: set[str] = set()
+    lock = threading.Lock()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if match := re.match(r"^/status/(\d{3})/", self.path):

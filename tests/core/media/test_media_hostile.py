@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from media_fixtures import QuietHandler
 
 from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.media import IngestOptions, ingest_shard, reach, register_manifest
@@ -54,16 +55,7 @@ class Server:
         self.requests: Counter[str] = Counter()
         server = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def handle(self) -> None:
-                try:
-                    super().handle()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
+        class Handler(QuietHandler):
             def do_HEAD(self) -> None:  # noqa: N802
                 self.do_GET(body=False)
 
