@@ -4,6 +4,7 @@ that need an object store share one S3-compatible server (moto) on 127.0.0.1."""
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -51,3 +52,19 @@ def s3_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def s3_root(s3_endpoint: str) -> StorageRoot:
+    """A fresh bucket per test, so tests never see each other's keys."""
+    options = {
+        "key": "acav-test-key",
+        "secret": "acav-test-secret",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "eu-west-1"},
+        # A fresh s3fs instance per test: fsspec caches instances by their options.
+        "skip_instance_cache": True,
+    }
+    bucket = f"acav-{uuid.uuid4().hex[:12]}"
+    root = StorageRoot(f"s3://{bucket}/curation", storage_options=options)
+    root.fs.mkdir(bucket)
+    return root

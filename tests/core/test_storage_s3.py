@@ -7,7 +7,6 @@ it through s3fs exactly as it would talk to MinIO or AWS, with credentials and e
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import polars as pl
@@ -17,22 +16,6 @@ from acav_assets.core.catalog import Catalog, TableStore, default_catalog_path
 from acav_assets.core.storage import TEMP_SUFFIX, StorageRoot
 
 pytestmark = pytest.mark.slow_io
-
-
-@pytest.fixture
-def s3_root(s3_endpoint: str) -> StorageRoot:
-    """A fresh bucket per test, so tests never see each other's keys."""
-    options = {
-        "key": "acav-test-key",
-        "secret": "acav-test-secret",
-        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "eu-west-1"},
-        # A fresh s3fs instance per test: fsspec caches instances by their options.
-        "skip_instance_cache": True,
-    }
-    bucket = f"acav-{uuid.uuid4().hex[:12]}"
-    root = StorageRoot(f"s3://{bucket}/curation", storage_options=options)
-    root.fs.mkdir(bucket)
-    return root
 
 
 def _clips(n: int, offset: float = 0.0) -> pl.DataFrame:

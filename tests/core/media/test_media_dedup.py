@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import threading
-import uuid
 from pathlib import Path
 
 import polars as pl
@@ -115,17 +114,8 @@ def test_a_rerun_keeps_its_own_claims_and_releases_what_it_no_longer_keeps(stora
 
 
 @pytest.mark.slow_io
-def test_conditional_puts_on_an_s3_server_let_one_claim_win(s3_endpoint: str) -> None:
-    options = {
-        "key": "k",
-        "secret": "s",
-        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "eu-west-1"},
-        "skip_instance_cache": True,
-    }
-    bucket = f"acav-{uuid.uuid4().hex[:12]}"
-    root = StorageRoot(f"s3://{bucket}/acav", storage_options=options)
-    root.fs.mkdir(bucket)
-    index = ContentIndex(root)
+def test_conditional_puts_on_an_s3_server_let_one_claim_win(s3_root: StorageRoot) -> None:
+    index = ContentIndex(s3_root)
     owners = index.claim_all([(_sha(1), Owner("a", "v0")), (_sha(2), Owner("a", "v1"))])
     assert owners == [Owner("a", "v0"), Owner("a", "v1")]
     assert index.claim(_sha(1), Owner("b", "v9")) == Owner("a", "v0")
