@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 import yaml
 from postgres_fixtures import production_instance_yaml
+from sensor_fixtures import manifest_tick
 
 from acav_assets.core.clustering import ClusteringOptions
 from acav_assets.core.evaluation import CorpusInfo
@@ -19,7 +20,6 @@ from acav_assets.definitions import defs
 from acav_assets.defs.local import Curation, LocalRunner, curate_shards
 from acav_assets.defs.media.assets import SourcesConfig, sources
 from acav_assets.defs.media.jobs import shard_job
-from acav_assets.defs.media.sensors import new_manifest_sensor
 from acav_assets.defs.resources import AcavHome
 
 K8S_INSTANCE = Path(__file__).resolve().parents[2] / "deployments" / "dagster.k8s.yaml"
@@ -48,14 +48,9 @@ def test_sensor_backfill_and_publish_on_postgres(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
 
-        def tick(cursor: str | None):
-            context = dg.build_sensor_context(
-                instance=instance, cursor=cursor, resources={"acav": acav}
-            )
-            return new_manifest_sensor(context)
-
-        seen = tick(None)  # sees the file; the next tick (nothing changed) registers it
-        first = tick(seen.cursor)
+        # the first tick sees the file; the next (nothing changed) registers it
+        seen = manifest_tick(instance, acav, None)
+        first = manifest_tick(instance, acav, seen.cursor)
         (register,) = first.run_requests
         (uri,) = register.run_config["ops"][sources.op.name]["config"]["manifests"]
         registered = defs.resolve_job_def(register.job_name).execute_in_process(
@@ -65,7 +60,7 @@ def test_sensor_backfill_and_publish_on_postgres(
             resources={"acav": acav},
         )  # fmt: skip
         assert registered.success
-        second = tick(first.cursor)
+        second = manifest_tick(instance, acav, first.cursor)
         shards = [r.partition_key for r in second.run_requests]
         assert len(shards) == 3 and {r.job_name for r in second.run_requests} == {shard_job.name}
         assert sorted(instance.get_dynamic_partitions("shards")) == sorted(shards)
@@ -80,7 +75,7 @@ def test_sensor_backfill_and_publish_on_postgres(
         assert jobs.count(shard_job.name) == 3 and "publish_curated_set" in jobs
         exported = instance.get_latest_materialization_event(dg.AssetKey("curated_export"))
         assert exported.asset_materialization.metadata["rows"].value == 4
-        idle = tick(second.cursor)
+        idle = manifest_tick(instance, acav, second.cursor)
         assert not idle.run_requests and "no new manifest" in idle.skip_reason.skip_message
     export = pl.read_csv(root.path("exports", "default", "subset.csv"))
     assert export.height == 4

@@ -26,6 +26,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
+from sensor_fixtures import manifest_tick
 
 from acav_assets.core.catalog import TableStore
 from acav_assets.core.clustering import ClusteringOptions, ClusteringSet
@@ -44,7 +45,6 @@ from acav_assets.core.selection.pairing import is_primary
 from acav_assets.core.storage import TEMP_SUFFIX
 from acav_assets.definitions import defs
 from acav_assets.defs.local import Curation, LocalRunner, curate_sources, local_instance, summarize
-from acav_assets.defs.media.sensors import new_manifest_sensor
 from acav_assets.defs.resources import AcavHome
 
 pytestmark = pytest.mark.slow_io
@@ -302,15 +302,9 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
     root.write_bytes(root.path("sources", "a_relative.txt"), b"videos/x.mp4\n")
     root.write_bytes(root.path("sources", "b_good.csv"), ("path\n" + "\n".join(videos)).encode())
     with dg.instance_for_test() as instance:
-
-        def tick(cursor: str | None):
-            context = dg.build_sensor_context(
-                instance=instance, cursor=cursor, resources={"acav": acav}
-            )
-            return new_manifest_sensor(context)
-
-        seen = tick(None)  # sees the files; the next tick (nothing changed) registers them
-        first = tick(seen.cursor)
+        # the first tick sees the files; the next (nothing changed) registers them
+        seen = manifest_tick(instance, acav, None)
+        first = manifest_tick(instance, acav, seen.cursor)
         relative, good = first.run_requests
         results = [
             defs.resolve_job_def(r.job_name).execute_in_process(
@@ -320,7 +314,7 @@ def test_manifest_dropped_into_the_bucket_becomes_shards_and_runs(
             for r in (relative, good)
         ]  # fmt: skip
         assert [r.success for r in results] == [False, True]
-        (run,) = tick(first.cursor).run_requests
+        (run,) = manifest_tick(instance, acav, first.cursor).run_requests
     sources = acav.tables().read("sources", [run.partition_key])
     assert sorted(sources["path"]) == videos
     assert sources["source"].unique().to_list() == [root.uri("sources", "b_good.csv")]

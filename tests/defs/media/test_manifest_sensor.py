@@ -8,23 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from sensor_fixtures import manifest_tick
 
 from acav_assets.core.evaluation import CorpusInfo
 from acav_assets.definitions import defs
-from acav_assets.defs.media.sensors import new_manifest_sensor
 from acav_assets.defs.resources import AcavHome
-
-
-def _tick(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"acav": acav})
-    return new_manifest_sensor(context)
 
 
 def _settled(instance: dg.DagsterInstance, acav: AcavHome, cursor: str | None = None):
     """Two ticks: the first sees the files, the second (nothing changed) registers them."""
-    first = _tick(instance, acav, cursor)
+    first = manifest_tick(instance, acav, cursor)
     assert not first.run_requests and "stop changing" in first.skip_reason.skip_message
-    return _tick(instance, acav, first.cursor)
+    return manifest_tick(instance, acav, first.cursor)
 
 
 def _execute(instance: dg.DagsterInstance, acav: AcavHome, request: dg.RunRequest):
@@ -52,14 +47,14 @@ def test_a_new_manifest_is_registered_once_then_each_shard_runs_once(
         (shard,) = instance.get_dynamic_partitions("shards")
         assert acav.tables().read("sources", [shard]).height == 3
 
-        second = _tick(instance, acav, first.cursor)
+        second = manifest_tick(instance, acav, first.cursor)
         (run,) = second.run_requests
         assert (run.job_name, run.partition_key, run.run_key) == (
             "ingest_and_embed_shard",
             shard,
             f"shard:{shard}",
         )
-        assert not _tick(instance, acav, second.cursor).run_requests
+        assert not manifest_tick(instance, acav, second.cursor).run_requests
 
 
 def test_a_malformed_manifest_fails_its_own_run_and_the_good_one_runs(
@@ -80,7 +75,7 @@ def test_a_malformed_manifest_fails_its_own_run_and_the_good_one_runs(
         message = failure.event_specific_data.error.cause.message
         assert "a_broken.jsonl" in message and "line 2" in message
         assert _execute(instance, acav, good).success
-        second = _tick(instance, acav, first.cursor)
+        second = manifest_tick(instance, acav, first.cursor)
         (run,) = second.run_requests
         assert acav.tables().shards("sources") == [run.partition_key]
 
@@ -110,13 +105,13 @@ def test_a_half_uploaded_manifest_is_not_registered_until_it_stops_changing(
     for temporary in (".list2.csv", "list2.csv.part", "list2.csv.tmp", "list2.csv~"):
         (sources / temporary).write_text("path\n" + videos[1] + "\n")
     with dg.instance_for_test() as instance:
-        first = _tick(instance, acav, None)
+        first = manifest_tick(instance, acav, None)
         assert not first.run_requests
         with (sources / "list.csv").open("a") as growing:  # the upload goes on
             growing.write(videos[1] + "\n")
-        second = _tick(instance, acav, first.cursor)
+        second = manifest_tick(instance, acav, first.cursor)
         assert not second.run_requests
-        (register,) = _tick(instance, acav, second.cursor).run_requests
+        (register,) = manifest_tick(instance, acav, second.cursor).run_requests
         manifests = register.run_config["ops"]["sources"]["config"]["manifests"]
         assert manifests == [str(sources / "list.csv")]
 
