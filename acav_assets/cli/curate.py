@@ -153,6 +153,7 @@ def _evaluate(
                 "true_share": round(result["true_share"], 4),
                 "auto_size": _auto_summary(result["auto_size"]),
                 "candidates": result["candidates"],
+                "ceiling": round(result["ceiling"], 4),
                 "precision": {name: round(p["mean"], 4) for name, p in precision.items()},
                 "precision_std": {name: round(p["std"], 4) for name, p in precision.items()},
                 "evaluation": copy.path("evaluation.json"),
@@ -184,7 +185,8 @@ def _headline(summary: dict[str, Any]) -> str:
     return (
         f"acav precision {precision['acav']:.3f} +/- {summary['precision_std']['acav']:.3f} "
         f"at the true-set size {summary['true_set_size']} of {summary['candidates']} clips; "
-        f"baselines (acav's lead): {lifts}\n"
+        f"baselines (acav's lead): {lifts}; what the sample allows (classes known, pairing "
+        f"not): {summary['ceiling']:.3f}\n"
         f"auto size (not told the true size): {auto['estimated_size']} clips, share "
         f"{auto['estimated_share']:.3f} +/- {auto['estimated_share_std']:.3f} (range "
         f"{auto['share_range'][0]:.3f}-{auto['share_range'][1]:.3f}) against the true "

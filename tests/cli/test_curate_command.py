@@ -47,6 +47,13 @@ def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
     assert auto["share_range"][0] <= auto["estimated_share"] <= auto["share_range"][1]
     assert "auto size (not told the true size)" in result.output
     assert 'id="auto-size"' in report and "precision at auto size" in report
+    # 4 videos a class, 2 of them true: the sample may hide a class's true sound, and the
+    # ceiling says how much; acav does not pass it by more than keeping part of a wrong cell
+    assert 0.5 <= summary["ceiling"] <= 1.0 and precision["acav"] <= summary["ceiling"] + 0.1
+    assert f"what the sample allows (classes known, pairing not): {summary['ceiling']:.3f}" in (
+        result.output
+    )
+    assert f"What this sample allows: <b>{summary['ceiling']:.3f}</b>" in report
 
 
 def test_curate_on_a_folder_of_eight_videos_publishes_instead_of_stopping(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "corpus": [
             "CorpusInfo",
+            "clip_column",
             "clip_truth",
             "generate_corpus",
             "load_truth",
@@ -28,6 +29,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "metrics": [
             "SelectionScores",
             "mean_and_spread",
+            "best_pairing_order",
             "precision_at_sizes",
             "selection_scores",
         ],

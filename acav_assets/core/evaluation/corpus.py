@@ -339,17 +339,24 @@ def load_truth(corpus_dir: str | os.PathLike[str]) -> pl.DataFrame:
 
 
 def clip_truth(video_paths: Sequence[str], truth: pl.DataFrame) -> np.ndarray:
-    """Truth for each clip from the path of its video (matched on the resolved path, else on
-    the file name): bool ``(n_clips,)``, True where audio and visual correspond."""
-    by_path = dict(zip(truth["path"].to_list(), truth["corresponds"].to_list(), strict=True))
-    by_name = dict(zip(truth["file"].to_list(), truth["corresponds"].to_list(), strict=True))
-    out = np.empty(len(video_paths), dtype=bool)
-    for i, raw in enumerate(video_paths):
+    """Truth for each clip from the path of its video: bool ``(n_clips,)``, True where audio
+    and visual correspond."""
+    return clip_column(video_paths, truth, "corresponds").astype(bool)
+
+
+def clip_column(video_paths: Sequence[str], truth: pl.DataFrame, column: str) -> np.ndarray:
+    """``truth[column]`` for each clip from the path of its video (matched on the resolved
+    path, else on the file name), one row a clip."""
+    values = truth[column].to_list()
+    by_path = dict(zip(truth["path"].to_list(), values, strict=True))
+    by_name = dict(zip(truth["file"].to_list(), values, strict=True))
+    out = []
+    for raw in video_paths:
         path = str(raw)
         value = by_path.get(path)
         if value is None:
             value = by_path.get(str(Path(path).resolve()), by_name.get(Path(path).name))
         if value is None:
             raise ValueError(f"video {path!r} is not in the corpus truth")
-        out[i] = value
-    return out
+        out.append(value)
+    return np.asarray(out)

@@ -25,8 +25,9 @@ from acav_assets.core.evaluation.baselines import (
     random_order,
     stack_layers,
 )
-from acav_assets.core.evaluation.corpus import clip_truth
+from acav_assets.core.evaluation.corpus import clip_column, clip_truth
 from acav_assets.core.evaluation.metrics import (
+    best_pairing_order,
     mean_and_spread,
     precision_at_sizes,
     selection_scores,
@@ -69,9 +70,10 @@ def evaluate_correspondence(
 ) -> dict[str, Any]:
     """Scores of acav and the baselines against ``truth`` (a corpus's ``truth.csv``), as a
     JSON-able dict: ``true_set_size``, ``candidates``, ``methods`` (precision mean, std, min,
-    max; recall and F1 means), ``curves`` (precision by subset size) and ``auto_size`` (the
+    max; recall and F1 means), ``curves`` (precision by subset size), ``auto_size`` (the
     share acav estimates without being told the size, its spread over seeds and shuffles,
-    and acav's precision at that size)."""
+    and acav's precision at that size) and ``ceiling`` (the precision the sample allows:
+    ``metrics.best_pairing_order`` at the true size)."""
     store = EmbeddingStore(root)
     shards = sorted(set.intersection(*(set(store.shards(s.extractor)) for s in sources)))
     if not shards:
@@ -83,10 +85,14 @@ def evaluate_correspondence(
         tables.read("videos").select("video_id", "path"), on="video_id"
     )
     path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
-    truth_mask = clip_truth([path_of[c] for c in ids], truth)
+    paths = [path_of[c] for c in ids]
+    truth_mask = clip_truth(paths, truth)
     size = int(truth_mask.sum())
     if size == 0 or size == len(ids):
         raise ValueError(f"the truth marks {size} of {len(ids)} clips: nothing to tell apart")
+    pairing = best_pairing_order(
+        clip_column(paths, truth, "visual_class"), clip_column(paths, truth, "audio_class")
+    )
     audio = stack_layers(_modality_layers(store, first["audio"], shards, ids))
     visual = stack_layers(_modality_layers(store, first["visual"], shards, ids))
     sizes = _curve_sizes(size)
@@ -140,6 +146,7 @@ def evaluate_correspondence(
             "precision": mean_and_spread([e["precision"] for e in estimates]),
             "per_seed": estimates,
         },
+        "ceiling": selection_scores(pairing[:size], truth_mask).precision,
         "candidates": len(ids),
         "seeds": list(seeds),
         "shards": list(shards),

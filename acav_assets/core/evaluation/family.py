@@ -25,6 +25,7 @@ from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.evaluation.corpus import (
     MANIFEST_NAME,
     TRUTH_NAME,
+    clip_column,
     clip_truth,
     generate_corpus,
     load_truth,
@@ -61,7 +62,9 @@ class CorpusSpec:
         (n - 1) / n some wrong one-to-one pairing of classes holds more clips than the true
         one, and no method that sees no labels can tell them apart (measured: every method
         and baseline at or below chance on 4 classes with 0.8 swapped). Under the xor rule
-        n is the number of sounds, half the classes."""
+        n is the number of sounds, half the classes. This holds in expectation: a sample of
+        few videos a class can still hide the true pairing (``metrics.best_pairing_order``
+        measures whether it does)."""
         sounds = self.n_classes if self.rule == "classes" else self.n_classes // 2
         return 1.0 - self.swap_fraction > self.swap_fraction / (sounds - 1)
 
@@ -109,13 +112,16 @@ REAL = "real"  # the real-footage corpus, built by ``core.evaluation.real``
 @dataclass(frozen=True)
 class EmbeddedCorpus:
     """What the evaluation needs of one corpus: per-layer embeddings of each modality, rows
-    in ``clip_ids`` order (float32 ``(n_clips, dim_l)``), and the truth of every clip."""
+    in ``clip_ids`` order (float32 ``(n_clips, dim_l)``), and the truth of every clip: whether
+    it corresponds, and its picture and sound class."""
 
     name: str
     clip_ids: list[str]
     audio: list[np.ndarray]
     visual: list[np.ndarray]
     truth: np.ndarray
+    visual_class: np.ndarray
+    audio_class: np.ndarray
 
     @property
     def n_clips(self) -> int:
@@ -210,10 +216,13 @@ def load_embedded(
     )
     path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
     audio_name, visual_name = extractors
+    paths = [path_of[c] for c in ids]
     return EmbeddedCorpus(
         name=folder.name,
         clip_ids=ids,
         audio=arrays[audio_name],
         visual=arrays[visual_name],
-        truth=clip_truth([path_of[c] for c in ids], truth),
+        truth=clip_truth(paths, truth),
+        visual_class=clip_column(paths, truth, "visual_class"),
+        audio_class=clip_column(paths, truth, "audio_class"),
     )

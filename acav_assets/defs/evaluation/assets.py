@@ -66,6 +66,7 @@ def evaluation(
         metadata={
             "true_set_size": result["true_set_size"],
             "candidates": result["candidates"],
+            "ceiling": dg.MetadataValue.float(round(result["ceiling"], 4)),
             "precision": dg.MetadataValue.md(markdown_table(["method", "precision"], scores)),
         }
     )

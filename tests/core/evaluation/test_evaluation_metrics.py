@@ -1,6 +1,9 @@
-"""Precision, recall, F1 and precision-at-size against slow, obvious loops."""
+"""Precision, recall, F1, precision-at-size and the best class pairing against slow,
+obvious loops."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acav_assets.core.evaluation.metrics import (
+    best_pairing_order,
     mean_and_spread,
     precision_at_sizes,
     selection_scores,
@@ -85,3 +89,55 @@ def test_mean_and_spread_uses_the_sample_standard_deviation():
     assert mean_and_spread([0.4])["std"] == 0.0
     with pytest.raises(ValueError, match="non-empty"):
         mean_and_spread([])
+
+
+def best_pairings_by_hand(visual: list[int], audio: list[int]) -> list[list[int]]:
+    """The order of every pairing that holds the most clips (each picture class one sound,
+    each sound at most ceil(pictures / sounds) classes), cells largest first."""
+    pictures, sounds = sorted(set(visual)), sorted(set(audio))
+    capacity = -(-len(pictures) // len(sounds))
+    count = {}
+    for cell in zip(visual, audio, strict=True):
+        count[cell] = count.get(cell, 0) + 1
+    best, orders = -1, []
+    for choice in itertools.product(sounds, repeat=len(pictures)):
+        if max(choice.count(a) for a in sounds) > capacity:
+            continue
+        cells = sorted(zip(pictures, choice, strict=True), key=lambda c: (-count.get(c, 0), c[0]))
+        total = sum(count.get(c, 0) for c in cells)
+        kept = [i for c in cells for i in range(len(visual)) if (visual[i], audio[i]) == c]
+        order = kept + [i for i in range(len(visual)) if i not in set(kept)]
+        if total > best:
+            best, orders = total, [order]
+        elif total == best:
+            orders.append(order)
+    return orders
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=30))
+def test_best_pairing_matches_trying_every_pairing(pairs):
+    visual, audio = [v for v, _ in pairs], [a for _, a in pairs]
+    got = best_pairing_order(np.array(visual, dtype=np.int64), np.array(audio, dtype=np.int64))
+    assert got.tolist() in (best_pairings_by_hand(visual, audio) if pairs else [[]])
+
+
+def test_best_pairing_cannot_find_true_sounds_that_wrong_ones_outnumber():
+    visual = np.array([0] * 5 + [1] * 5 + [2] * 4)
+    # classes 0 and 1 hear each other's sound more often than their own
+    audio = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
+    truth = visual == audio
+    order = best_pairing_order(visual, audio)
+    assert order[:11].tolist() == [0, 1, 2, 3, 10, 11, 12, 13, 5, 6, 7]
+    assert selection_scores(order[: truth.sum()], truth).precision == 3 / 7
+
+
+def test_best_pairing_gives_two_pictures_a_sound_when_there_are_half_as_many_sounds():
+    visual = np.array([0, 0, 1, 1, 2, 3, 3])
+    audio = np.array([0, 0, 0, 0, 1, 1, 1])
+    assert best_pairing_order(visual, audio)[:7].tolist() == [0, 1, 2, 3, 5, 6, 4]
+
+
+def test_best_pairing_rejects_arrays_of_different_lengths():
+    with pytest.raises(ValueError, match="one length"):
+        best_pairing_order(np.zeros(3, dtype=int), np.zeros(2, dtype=int))

@@ -165,6 +165,7 @@ def build_report_data(
     if evaluation:
         data.true_set_size = int(evaluation["true_set_size"])
         data.evaluated_auto_size = evaluation.get("auto_size")
+        data.ceiling = evaluation.get("ceiling")
         data.method_scores = [
             MethodScore(
                 name=name,

@@ -72,6 +72,7 @@ class ReportData:
     contributions_dropped: np.ndarray | None = None
     auto_size: Mapping[str, Any] | None = None  # the curation's own estimate (--size auto)
     evaluated_auto_size: Mapping[str, Any] | None = None  # the evaluation's, over seeds
+    ceiling: float | None = None  # precision the sample allows (metrics.best_pairing_order)
 
 
 _CSS = """
@@ -139,7 +140,16 @@ def _scores_section(data: ReportData) -> str:
         ]
         for m in data.method_scores
     ]
-    return _table(["method", "precision", "spread (std)", "recall", "F1", "seeds"], rows)
+    table = _table(["method", "precision", "spread (std)", "recall", "F1", "seeds"], rows)
+    if data.ceiling is None:
+        return table
+    return table + (
+        f'<p id="ceiling">What this sample allows: <b>{data.ceiling:.3f}</b>, the precision of '
+        "an oracle that knows every clip's picture and sound class but not which pairing is "
+        "true, and keeps the pairing of classes that holds the most clips. Where a wrong "
+        "sound outnumbers the true one, every method that learns the pairing from the data "
+        "is misled with it; a corpus with more videos a class lifts this figure.</p>"
+    )
 
 
 def _curves_section(data: ReportData) -> str:

@@ -123,6 +123,7 @@ def sample_data(previews: list[ClipPreview]) -> ReportData:
             "estimated_share": {"mean": 0.515, "std": 0.02, "n": 5}, "estimated_size": 206,
             "share_low": 0.48, "share_high": 0.56, "precision": {"mean": 0.79},
         },
+        ceiling=0.93,
     )  # fmt: skip
 
 
@@ -142,6 +143,7 @@ def test_report_loads_in_headless_chromium_without_errors_and_shows_its_plots(tm
     assert "0.520 (0.490-0.550)" in auto and "0.515 +- 0.020" in auto
     assert '<td class="num">200</td>' in auto and "0.790" in auto  # true size, precision
     assert "kept (200)" in dom.stdout and "dropped (200)" in dom.stdout
+    assert re.search(r'<p id="ceiling">What this sample allows: <b>0.930</b>', dom.stdout)
     assert dom.stdout.count("<audio") == 3 and dom.stdout.count("data:image/jpeg;base64,") == 3
     assert "+0.150 over cca" in dom.stdout and "+0.310 over random" in dom.stdout
     assert "http://" not in dom.stdout.replace('xmlns="http://www.w3.org/2000/svg"', "")
