@@ -104,7 +104,9 @@ FAMILY: tuple[CorpusSpec, ...] = (
     _spec(10, 0.8, "uniform", 240, 5),
     _spec(4, 0.5, "shots", 240, 1),
     _spec(16, 0.2, "shots", 240, 7),
-    _spec(16, 0.5, "uniform", 1700, 9, max_seconds=34.0),  # 5,100 clips
+    # 5,100 clips: the 0.8 swap share again with enough videos that the true pairing is the
+    # most frequent one in the sample as well (at 240 videos it is not in 4 of 10 classes)
+    _spec(10, 0.8, "uniform", 1700, 9, max_seconds=34.0),
 )
 REAL = "real"  # the real-footage corpus, built by ``core.evaluation.real``
 
