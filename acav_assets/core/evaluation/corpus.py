@@ -331,10 +331,21 @@ def load_truth(corpus_dir: str | os.PathLike[str]) -> pl.DataFrame:
     path = Path(corpus_dir) / TRUTH_NAME
     if not path.is_file():
         raise ValueError(f"no {TRUTH_NAME} in corpus directory {str(corpus_dir)!r}")
-    truth = pl.read_csv(path, schema_overrides={"swapped": pl.Boolean, "video_id": pl.String})
+    types = {"swapped": pl.Boolean, "video_id": pl.String, "path": pl.String,
+             "file": pl.String, "visual_class": pl.Int64, "audio_class": pl.Int64}  # fmt: skip
+    try:
+        truth = pl.read_csv(path, schema_overrides=types)
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"{path} is not a truth table: {str(exc).splitlines()[0]}") from exc
     missing = sorted(set(TRUTH_COLUMNS) - set(truth.columns))
     if missing:
         raise ValueError(f"{path} lacks columns {missing}")
+    empty = [c for c in types if truth[c].null_count()]
+    if empty:
+        raise ValueError(f"{path} has empty cells in {empty}: every video needs its classes")
+    twice = truth.filter(pl.col("path").is_duplicated())["path"]
+    if len(twice):
+        raise ValueError(f"{path} names video {twice[0]!r} more than once")
     return truth.with_columns(corresponds=~pl.col("swapped"))
 
 

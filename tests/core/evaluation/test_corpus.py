@@ -6,9 +6,13 @@ import json
 import subprocess
 
 import numpy as np
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from acav_assets.core.evaluation.corpus import (
+    TRUTH_COLUMNS,
     clip_truth,
     generate_corpus,
     load_truth,
@@ -152,6 +156,45 @@ def test_clip_truth_maps_each_clip_to_its_video(corpus):
     assert got.tolist() == [expected[2], expected[0], expected[2]]
     with pytest.raises(ValueError, match="not in the corpus truth"):
         clip_truth(["/nowhere/else.mp4"], truth)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("v0,v0.mp4,/c/v0.mp4,zero,0,false", "not a truth table: could not parse"),
+        ("v0,v0.mp4,/c/v0.mp4,,0,false", r"empty cells in \['visual_class'\]"),
+        ("v0,v0.mp4,/c/v0.mp4,0,0,maybe", "not a truth table"),
+        ("v0,v0.mp4,/c/v0.mp4,0,0,true,f,s,30.0,3\nv1,v1.mp4,/c/v0.mp4,1,1,true", "more than once"),
+    ],
+)
+def test_a_truth_table_with_a_bad_cell_is_refused_with_its_column(tmp_path, rows, message):
+    (tmp_path / "truth.csv").write_text(",".join(TRUTH_COLUMNS) + "\n" + rows + ",f,s,30.0,3\n")
+    with pytest.raises(ValueError, match=message):
+        load_truth(tmp_path)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example([["0", "1", "false", "f", "s", "30.0", "3"], ["1", "1", "true", "f", "s", "3", "3"]])
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["0", "7", "-1", "", "x", "true", "false", '"', "1.5", " "]),
+                 min_size=4, max_size=8),
+        max_size=5,
+    )
+)  # fmt: skip
+def test_fuzzed_truth_tables_load_whole_or_fail_with_a_value_error(tmp_path, rows):
+    header = ",".join(TRUTH_COLUMNS)
+    body = "\n".join(f"v{i},v{i}.mp4,/c/v{i}.mp4," + ",".join(row) for i, row in enumerate(rows))
+    (tmp_path / "truth.csv").write_text(header + "\n" + body + "\n")
+    try:
+        truth = load_truth(tmp_path)
+    except ValueError:
+        return
+    assert truth.height == len(rows)
+    assert all(truth[c].null_count() == 0 for c in ("visual_class", "audio_class", "swapped"))
+    assert truth["visual_class"].dtype == pl.Int64 and truth["corresponds"].dtype == pl.Boolean
 
 
 def test_every_one_of_the_sixteen_families_renders_sound_and_picture(tmp_path):
