@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ],
         "corpus": [
             "CorpusInfo",
-            "clip_column",
+            "clip_rows",
             "clip_truth",
             "generate_corpus",
             "load_truth",

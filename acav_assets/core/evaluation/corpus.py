@@ -352,22 +352,21 @@ def load_truth(corpus_dir: str | os.PathLike[str]) -> pl.DataFrame:
 def clip_truth(video_paths: Sequence[str], truth: pl.DataFrame) -> np.ndarray:
     """Truth for each clip from the path of its video: bool ``(n_clips,)``, True where audio
     and visual correspond."""
-    return clip_column(video_paths, truth, "corresponds").astype(bool)
+    return truth["corresponds"].to_numpy()[clip_rows(video_paths, truth)]
 
 
-def clip_column(video_paths: Sequence[str], truth: pl.DataFrame, column: str) -> np.ndarray:
-    """``truth[column]`` for each clip from the path of its video (matched on the resolved
-    path, else on the file name), one row a clip."""
-    values = truth[column].to_list()
-    by_path = dict(zip(truth["path"].to_list(), values, strict=True))
-    by_name = dict(zip(truth["file"].to_list(), values, strict=True))
-    out = []
-    for raw in video_paths:
+def clip_rows(video_paths: Sequence[str], truth: pl.DataFrame) -> np.ndarray:
+    """The row of ``truth`` that holds each clip's video (matched on the path, else on the
+    resolved path, else on the file name): int64 ``(n_clips,)``, to index any column with."""
+    by_path = {p: i for i, p in enumerate(truth["path"].to_list())}
+    by_name = {f: i for i, f in enumerate(truth["file"].to_list())}
+    out = np.empty(len(video_paths), dtype=np.int64)
+    for n, raw in enumerate(video_paths):
         path = str(raw)
-        value = by_path.get(path)
-        if value is None:
-            value = by_path.get(str(Path(path).resolve()), by_name.get(Path(path).name))
-        if value is None:
+        row = by_path.get(path)
+        if row is None:
+            row = by_path.get(str(Path(path).resolve()), by_name.get(Path(path).name))
+        if row is None:
             raise ValueError(f"video {path!r} is not in the corpus truth")
-        out.append(value)
-    return np.asarray(out)
+        out[n] = row
+    return out

@@ -25,7 +25,7 @@ from acav_assets.core.evaluation.baselines import (
     random_order,
     stack_layers,
 )
-from acav_assets.core.evaluation.corpus import clip_column, clip_truth
+from acav_assets.core.evaluation.corpus import clip_rows
 from acav_assets.core.evaluation.metrics import (
     best_pairing_order,
     mean_and_spread,
@@ -85,13 +85,13 @@ def evaluate_correspondence(
         tables.read("videos").select("video_id", "path"), on="video_id"
     )
     path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
-    paths = [path_of[c] for c in ids]
-    truth_mask = clip_truth(paths, truth)
+    rows = clip_rows([path_of[c] for c in ids], truth)
+    truth_mask = truth["corresponds"].to_numpy()[rows]
     size = int(truth_mask.sum())
     if size == 0 or size == len(ids):
         raise ValueError(f"the truth marks {size} of {len(ids)} clips: nothing to tell apart")
     pairing = best_pairing_order(
-        clip_column(paths, truth, "visual_class"), clip_column(paths, truth, "audio_class")
+        truth["visual_class"].to_numpy()[rows], truth["audio_class"].to_numpy()[rows]
     )
     audio = stack_layers(_modality_layers(store, first["audio"], shards, ids))
     visual = stack_layers(_modality_layers(store, first["visual"], shards, ids))

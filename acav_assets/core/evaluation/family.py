@@ -25,8 +25,7 @@ from acav_assets.core.catalog.tables import TableStore
 from acav_assets.core.evaluation.corpus import (
     MANIFEST_NAME,
     TRUTH_NAME,
-    clip_column,
-    clip_truth,
+    clip_rows,
     generate_corpus,
     load_truth,
 )
@@ -218,13 +217,13 @@ def load_embedded(
     )
     path_of = dict(zip(clips["clip_id"], clips["path"], strict=True))
     audio_name, visual_name = extractors
-    paths = [path_of[c] for c in ids]
+    rows = clip_rows([path_of[c] for c in ids], truth)
     return EmbeddedCorpus(
         name=folder.name,
         clip_ids=ids,
         audio=arrays[audio_name],
         visual=arrays[visual_name],
-        truth=clip_truth(paths, truth),
-        visual_class=clip_column(paths, truth, "visual_class"),
-        audio_class=clip_column(paths, truth, "audio_class"),
+        truth=truth["corresponds"].to_numpy()[rows],
+        visual_class=truth["visual_class"].to_numpy()[rows],
+        audio_class=truth["audio_class"].to_numpy()[rows],
     )
