@@ -1,5 +1,6 @@
-"""Shared fixtures: every test gets its own storage root and no inherited ACAV_HOME; tests
-that need an object store share one S3-compatible server (moto) on 127.0.0.1."""
+"""Shared fixtures: every test gets its own storage root, no inherited ACAV_HOME and no
+inherited Dagster definitions state; tests that need an object store share one
+S3-compatible server (moto) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from acav_assets.core.storage import StorageRoot
 
@@ -21,6 +23,16 @@ def _isolated_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     # Recorded, then removed: whatever a test (or local_instance) sets is undone after it.
     monkeypatch.setenv("DAGSTER_HOME", "")
     monkeypatch.delenv("DAGSTER_HOME")
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_definitions_state() -> Iterator[None]:
+    """Dagster keeps the definitions-state storage of the instance entered last in a context
+    variable, and resolving any ``Definitions`` reads it. Where a storage stays current after
+    its instance is collected (its reset cannot run in another thread's context, for one), a
+    later test failed on the dead weakref, at random in CI; so each test starts with none."""
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture

@@ -41,10 +41,7 @@ def _step_pod(tags: dict) -> dict:
     def step():
         return 1
 
-    # Resolving definitions reads the current instance's definitions state; an instance of
-    # this test's own, so what another test left current (once a dead weakref) is not used.
-    with dg.instance_for_test():
-        job_def = dg.Definitions(assets=[step]).resolve_implicit_global_asset_job_def()
+    job_def = dg.Definitions(assets=[step]).resolve_implicit_global_asset_job_def()
     node_tags = job_def.graph.node_named("step").tags
     job = construct_dagster_k8s_job(
         DagsterK8sJobConfig(job_image="ghcr.io/acav-project/acav-gpu:0.1.0"),
