@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
+from cli_runner import WIDE_RUNNER
 
 from acav_assets.cli import app
 from acav_assets.core.evaluation import generate_corpus
-
-runner = CliRunner()
 
 
 def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
@@ -22,7 +20,7 @@ def test_evaluate_scores_acav_well_above_random_and_reports_each_baseline(
         width=160, height=96, fps=8, seed=5,
     )  # fmt: skip
     out = tmp_path / "evaluation"
-    result = runner.invoke(
+    result = WIDE_RUNNER.invoke(
         app,
         ["evaluate", "--corpus", str(corpus), "--out", str(out), "--seeds", "5",
          "--clip-strategy", "uniform", "--home", str(tmp_path / "home")],
@@ -65,7 +63,7 @@ def test_curate_on_a_folder_of_eight_videos_publishes_instead_of_stopping(tmp_pa
     (corpus / "manifest.csv").unlink()
     (corpus / "truth.csv").unlink()
     out = tmp_path / "out"
-    result = runner.invoke(
+    result = WIDE_RUNNER.invoke(
         app,
         ["curate", str(corpus / "videos"), "--out", str(out), "--ratio", "0.5",
          "--home", str(tmp_path / "home")],
@@ -80,14 +78,15 @@ def test_curate_rejects_a_malformed_manifest_and_writes_nothing(tmp_path: Path) 
     manifest = tmp_path / "bad.jsonl"
     manifest.write_text('{"path": "a.mp4"}\n{broken\n')
     home, out = tmp_path / "home", tmp_path / "out"
-    result = runner.invoke(app, ["curate", str(manifest), "--out", str(out), "--home", str(home)])
+    args = ["curate", str(manifest), "--out", str(out), "--home", str(home)]
+    result = WIDE_RUNNER.invoke(app, args)
     assert result.exit_code == 2
     assert "line 2" in result.output
     assert not out.exists() and not (home / "tables").exists()
 
 
 def test_curate_rejects_size_and_ratio_together(tmp_path: Path) -> None:
-    result = runner.invoke(
+    result = WIDE_RUNNER.invoke(
         app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--size", "3",
               "--ratio", "0.5"],
     )  # fmt: skip
@@ -96,7 +95,7 @@ def test_curate_rejects_size_and_ratio_together(tmp_path: Path) -> None:
 
 
 def test_curate_refuses_an_unknown_search_option_before_any_work(tmp_path: Path) -> None:
-    result = runner.invoke(
+    result = WIDE_RUNNER.invoke(
         app, ["curate", str(tmp_path), "--out", str(tmp_path / "o"), "--strategy", "sideways",
               "--home", str(tmp_path / "home")],
     )  # fmt: skip

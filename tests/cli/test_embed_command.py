@@ -6,7 +6,7 @@ import json
 import os
 
 import polars as pl
-from typer.testing import CliRunner
+from cli_runner import WIDE_RUNNER
 
 from acav_assets.cli import app
 from acav_assets.core.catalog.tables import TableStore
@@ -38,8 +38,7 @@ def _ingested(home, media) -> StorageRoot:
 
 
 def _run(*args):
-    runner = CliRunner(env={"COLUMNS": "1000", "TERMINAL_WIDTH": "1000"})
-    return runner.invoke(app, ["embed", *args, "--num-workers", "0", "--batch-size", "2"])
+    return WIDE_RUNNER.invoke(app, ["embed", *args, "--num-workers", "0", "--batch-size", "2"])
 
 
 def test_embed_command_embeds_pending_shards_once(tmp_path, media):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from cli_runner import WIDE_RUNNER
 from typer.testing import CliRunner
 
 from acav_assets.cli import app
@@ -32,8 +33,7 @@ def test_ingest_command_rejects_a_bad_manifest_and_writes_nothing(tmp_path):
     home = tmp_path / "home"
     manifest = tmp_path / "bad.csv"
     manifest.write_text("youtube_id,start,end\nnot-an-id,1,2\n")
-    runner = CliRunner(env={"COLUMNS": "1000", "TERMINAL_WIDTH": "1000"})
-    result = runner.invoke(app, ["ingest", str(manifest), "--home", str(home)])
+    result = WIDE_RUNNER.invoke(app, ["ingest", str(manifest), "--home", str(home)])
     assert result.exit_code == 2
     assert "bad.csv, line 2: youtube_id 'not-an-id'" in result.output
     assert not os.path.exists(home / "tables")
@@ -73,9 +73,8 @@ def test_ingest_refuses_an_unknown_site_setting_before_writing_anything(tmp_path
     manifest.write_text("http://127.0.0.1:9/x.mp4\n")
     sites = tmp_path / "sites.yaml"
     sites.write_text("youtube:\n  sleep_between: 1\n")
-    runner = CliRunner(env={"COLUMNS": "1000", "TERMINAL_WIDTH": "1000"})
     args = ["ingest", str(manifest), "--home", str(home), "--sites", str(sites)]
-    result = runner.invoke(app, args)
+    result = WIDE_RUNNER.invoke(app, args)
     assert result.exit_code == 2
     assert "unknown settings ['sleep_between']" in result.output
     assert not os.path.exists(home / "tables")
